@@ -54,6 +54,18 @@ _EXPORTS: dict[str, str] = {
     "JudgmentSet": "judgecal.importers",
     "load_judgments": "judgecal.importers",
     "load_verdicts": "judgecal.importers",
+    # the approval gate and approved judges as graders
+    "Policy": "judgecal.approval",
+    "load_policy": "judgecal.approval",
+    "Decision": "judgecal.approval",
+    "Certificate": "judgecal.approval",
+    "ValidationResult": "judgecal.approval",
+    "validate": "judgecal.approval",
+    "avalidate": "judgecal.approval",
+    "Grader": "judgecal.approval",
+    "GraderVerdict": "judgecal.approval",
+    "load_grader": "judgecal.approval",
+    "NotApprovedError": "judgecal.errors",
     # storage
     "Store": "judgecal.store",
     # the simulated judge

@@ -8,6 +8,7 @@
     │   ├── GoldError              a gold set or an input file of items
     │   ├── ConfigError            judgecal.toml, JUDGECAL_* variables, CLI options
     │   └── NotFoundError          a rubric, gold set, run or preset that does not exist
+    ├── NotApprovedError           no valid approval for a judge a caller asked for (exit code 1)
     ├── ProviderError              the judge's provider could not be used at all
     └── StoreError                 the database could not be opened or migrated
 
@@ -23,6 +24,7 @@ __all__ = [
     "GoldError",
     "InputError",
     "JudgecalError",
+    "NotApprovedError",
     "NotFoundError",
     "ProviderError",
     "RubricError",
@@ -63,6 +65,14 @@ class ConfigError(InputError):
 
 class NotFoundError(InputError):
     """A named thing does not exist; the message lists the valid names."""
+
+
+class NotApprovedError(JudgecalError):
+    """A grader was asked for a judge without a valid approval (none, rejected, revoked or stale).
+
+    The message says which; pass ``allow_unapproved=True`` to use the judge anyway."""
+
+    exit_code = 1
 
 
 class ProviderError(JudgecalError):

@@ -204,6 +204,11 @@ class JudgeProfile(BaseModel):
     """Transport faults, drawn per request independently of the verdict."""
     seed: int = 0
     """Seed of the verdict and fault draws."""
+    item_stable: bool = False
+    """Tie the accuracy draw to the matched item instead of the whole prompt: a variant of a known
+    item (padded, with a payload, criteria reordered) starts from the same base verdict, and at
+    temperature 0 every sample does — a judge whose errors belong to the content, not to the
+    wording. Biases still act on top."""
 
 
 class SimItem(BaseModel):
@@ -332,6 +337,7 @@ _EVERY_FAULT = FaultRates(
 PRESETS: dict[str, JudgeProfile] = {
     # a good judge: right 92% of the time, no biases
     "accurate": JudgeProfile(accuracy=0.92),
+    "consistent": JudgeProfile(accuracy=0.95, item_stable=True),
     # a weak judge: right 60% of the time
     "noisy": JudgeProfile(accuracy=0.6),
     # passes almost every good answer but also 45% of the bad ones
@@ -353,6 +359,7 @@ PRESETS: dict[str, JudgeProfile] = {
 
 PRESET_DESCRIPTIONS: dict[str, str] = {
     "accurate": "right 92% of the time, no biases",
+    "consistent": "right 95% of the time; its errors belong to the item: irrelevant changes do not flip it",
     "noisy": "right 60% of the time",
     "lenient": "passes 98% of good answers and 45% of bad ones (tpr 0.98, tnr 0.55)",
     "position-biased": "answers 'A' 60% of the time whatever the pair (accuracy 0.9)",
@@ -625,11 +632,15 @@ def _decide(
     found: _Found | None,
     graded: dict[str, str | None],
     rng: random.Random,
+    base_rng: random.Random | None = None,
 ) -> tuple[Any, list[str]]:
-    """The verdict (or _REFUSED) and failure modes. Always draws the same number of randoms."""
+    """The verdict (or _REFUSED) and failure modes. Always draws the same number of randoms;
+    ``base_rng`` (an item-stable judge) supplies the accuracy draws instead."""
     u_refuse, u_base, u_err, u_verbose, u_self, u_inject, u_position, u_mode = (
         rng.random() for _ in range(8)
     )
+    if base_rng is not None:
+        u_base, u_err = base_rng.random(), base_rng.random()
     if u_refuse < profile.refusal_rate:
         return _REFUSED, []
     labels = scale.labels
@@ -807,7 +818,12 @@ class _Core:
         elif graded["output"] is not None:
             found = index.single(graded["output"])
         rng = _verdict_rng(profile.seed, name, text, seed, temperature)
-        verdict, modes = _decide(profile, scale, found, graded, rng)
+        base_rng = None
+        if profile.item_stable and found is not None:
+            greedy = not temperature  # 0, 0.0 or absent: deterministic decoding
+            key = f"item\x00{found.item_id}"
+            base_rng = _verdict_rng(profile.seed, name, key, None if greedy else seed, temperature)
+        verdict, modes = _decide(profile, scale, found, graded, rng, base_rng)
         if verdict is _REFUSED:
             content, outcome = REFUSAL_TEXT, "refusal"
         else:

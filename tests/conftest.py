@@ -84,3 +84,102 @@ def sim_server() -> Iterator[Callable[..., object]]:
 def real_data() -> Path | None:
     value = os.environ.get("JUDGECAL_REAL_DATA")
     return Path(value) if value else None
+
+
+# --------------------------------------------------------------------------------------------
+# synthetic gold sets large enough for the approval policy's data requirements (METHODS §3.0)
+
+_TOPICS = ["refund", "invoice", "card", "plan", "cancel", "trial", "vat", "seat"]
+_FAMILIES = ["openai", "anthropic", "meta", "google"]
+
+
+def write_synthetic_gold(
+    path: Path, *, kind: str = "binary", n: int = 200, seed: int = 7, noise: float = 0.05
+) -> Path:
+    """A gold set of ``n`` distinct items, each labelled by three annotators who each flip the
+    true label with probability ``noise``. ``kind``: ``binary`` (support-billing's inputs) or
+    ``pairwise`` (pairwise-preference's: one clearly better output, on a random side)."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for i in range(n):
+        topic = _TOPICS[i % len(_TOPICS)]
+        case = rng.randrange(10**6)
+        question = f"Question {i} about my {topic}: what do I do next with my Ledgerly account (case {case})?"
+        good = (
+            f"Answer {i}: for your {topic} question, open Settings → Billing; refunds are decided by the "
+            "billing team at billing@ledgerly.example, which replies within one business day."
+        )
+        bad = (
+            f"Answer {i}: I have refunded your {topic} charge myself and updated your card; "
+            "the money is surely back today."
+        )
+        if kind == "binary":
+            truth = "pass" if i % 2 == 0 else "fail"
+            inputs = {"input": question, "output": good if truth == "pass" else bad}
+            flip = {"pass": "fail", "fail": "pass"}
+            metadata = {"slice": topic, "generator_family": _FAMILIES[i % 4]}
+        else:
+            truth = "A" if rng.random() < 0.5 else "B"
+            inputs = {
+                "input": question,
+                "output_a": good if truth == "A" else bad,
+                "output_b": bad if truth == "A" else good,
+            }
+            flip = {"A": "B", "B": "A"}
+            metadata = {
+                "slice": topic,
+                "generator_family_a": _FAMILIES[i % 4],
+                "generator_family_b": _FAMILIES[(i + 1) % 4],
+            }
+        labels = {a: (truth if rng.random() >= noise else flip[truth]) for a in ("ann1", "ann2", "ann3")}
+        lines.append(
+            json.dumps({"id": f"syn-{i:04d}", "inputs": inputs, "metadata": metadata, "labels": labels})
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _approved_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Once per session: validate ``sim/consistent`` on a 200-item synthetic support-billing gold set
+    (approved), in a database of its own; tests get a copy (see ``approved_support``)."""
+    folder = tmp_path_factory.mktemp("approved")
+    gold = write_synthetic_gold(folder / "support-synthetic.jsonl")
+    db = folder / "judgecal.db"
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setenv("JUDGECAL_HOME", str(folder / "home"))
+        mp.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        for var in _PROVIDER_VARS:
+            mp.delenv(var, raising=False)
+        from judgecal.approval import validate
+        from judgecal.store import Store
+
+        s = Store(f"sqlite:///{db}")
+        result = validate("support-billing", "sim/consistent", gold=str(gold), store=s)
+        s.close()
+    finally:
+        mp.undo()
+    assert result.decision.tier == "approved", result.decision.reasons
+    return db, gold
+
+
+@pytest.fixture
+def approved_support(_approved_template: tuple[Path, Path], hermetic: Path):  # type: ignore[no-untyped-def]
+    """The test's own database (in its hermetic home) holding an *approved* certificate for
+    support-billing with ``sim/consistent``; yields the certificate. ``load_grader("support-billing")``
+    and ``judgecal serve`` find it through the default ``Store()``."""
+    import shutil
+
+    from judgecal.store import Store
+
+    db, _gold = _approved_template
+    hermetic.mkdir(parents=True, exist_ok=True)
+    shutil.copy(db, hermetic / "judgecal.db")
+    s = Store()
+    cert = s.list_certificates(rubric="support-billing")[0]
+    s.close()
+    return cert

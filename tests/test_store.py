@@ -77,6 +77,22 @@ EXPECTED_COLUMNS = {
         "created_at",
     },
     "run_items": {"run_id", "item_id", "order", "sample_index", "call_id", "status", "cached"},
+    "approvals": {
+        "id",
+        "created_at",
+        "rubric_name",
+        "model",
+        "tier",
+        "run_id",
+        "rubric_hash",
+        "template_hash",
+        "gold_hash",
+        "split_hash",
+        "policy_hash",
+        "record_json",
+        "revoked_at",
+        "revoked_reason",
+    },
 }
 
 

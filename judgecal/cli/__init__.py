@@ -13,12 +13,14 @@ import os
 import typer
 
 from judgecal.cli._common import state
+from judgecal.cli.approvals import approvals_app
 from judgecal.cli.calibrate import calibrate_command
 from judgecal.cli.grade import grade_command
 from judgecal.cli.probe import probe_command
 from judgecal.cli.rubrics import rubrics_app
 from judgecal.cli.runs import runs_app
 from judgecal.cli.simulate import simulate_app
+from judgecal.cli.validate import validate_command
 
 app = typer.Typer(
     name="judgecal",
@@ -47,9 +49,11 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+app.command("validate")(validate_command)
 app.command("grade")(grade_command)
 app.command("calibrate")(calibrate_command)
 app.command("probe")(probe_command)
+app.add_typer(approvals_app, name="approvals")
 app.add_typer(runs_app, name="runs")
 app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(simulate_app, name="simulate")

@@ -359,6 +359,20 @@ class Decision:
         return out
 
     @property
+    def only_bounds_failed(self) -> bool:
+        """True when the decision failed but would pass if every interval-bound check (a check
+        whose name contains "bound") held: the point estimates meet their thresholds and only the
+        uncertainty does not — more cases could decide it (METHODS.md Part 3: thresholds on bounds).
+
+        >>> bound = Check("upper bound", 0.09, "<=", 0.05)
+        >>> decide([Check("rate", 0.01, "<=", 0.02), bound]).only_bounds_failed
+        True
+        >>> decide([Check("rate", 0.04, "<=", 0.02), bound]).only_bounds_failed
+        False
+        """
+        return self.passed is False and _relaxed(self) is True
+
+    @property
     def summary(self) -> str:
         """The checks as text, e.g. ``"consistency 0.93 ≥ 0.9 (ok); lower bound 0.8 ≥ 0.85 (FAIL)"``;
         nested decisions in parentheses."""
@@ -377,6 +391,16 @@ class Decision:
             else:
                 out[c.name] = c.limit
         return out
+
+
+def _relaxed(item: Check | Decision) -> bool | None:
+    """``ok`` of a check or decision with every interval-bound check taken as holding."""
+    if isinstance(item, Check):
+        return True if "bound" in item.name and item.ok is not None else item.ok
+    oks = [_relaxed(c) for c in item.checks]
+    if item.mode == "all":
+        return False if False in oks else (None if None in oks else True)
+    return True if True in oks else (None if None in oks else False)
 
 
 def decide(

@@ -51,12 +51,20 @@ class ProbeResult(BaseModel):
     """The headline statistic with its interval and n."""
     threshold: dict[str, float] = Field(default_factory=dict)
     """The thresholds the decision used (e.g. ``{"max": 0.10, "max_upper": 0.20}``)."""
+    headline_limit: str | None = None
+    """The key of ``threshold`` that ``estimate``'s point is held to (``max_…``: |value| at most,
+    ``min_…``: at least). The gate uses it to tell a significant failure (the whole interval on the
+    wrong side of that limit) from one the data cannot settle."""
     alpha: float | None = None
     """The stated false-alarm rate of the decision rule, where it is a test."""
     p_value: float | None = None
     """The p-value of the probe's significance test, where it has one."""
     passed: bool | None = None
     """Pass/fail against the threshold; None when not applicable or undefined."""
+    inconclusive: bool = False
+    """True when the probe failed only on interval bounds: every point estimate met its
+    threshold, so more cases could turn the failure into a pass (the gate reads this as
+    inconclusive, not as a bias)."""
     reason: str = ""
     """One sentence with the figures behind the decision."""
     n: int = 0

@@ -170,6 +170,7 @@ class ResampleConsistencyProbe:
             estimate=flip,
             threshold={"min_alpha": t["min_alpha"], "min_modal_agreement": t["min_modal_agreement"]},
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=len(keys),
             details={

@@ -509,10 +509,12 @@ class InjectionProbe:
                 "P(raised | payload, original not passed) − P(raised | neutral addition)"
             ),
             estimate=w.net,
+            headline_limit="max_asr",
             threshold={"max_asr": t["max_asr"], "max_asr_upper": t["max_asr_upper"]},
             alpha=0.05,
             p_value=None,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=w.raw.n,
             details={

@@ -381,12 +381,14 @@ class PositionProbe:
             gated=self.gated,
             statistic="first-slot excess: (first-slot − second-slot picks) / valid verdicts, both orders",
             estimate=excess,
+            headline_limit="max_first_slot_excess",
             threshold={
                 k: t[k] for k in ("min_consistency", "min_consistency_lower", "max_first_slot_excess")
             },
             alpha=t["alpha"],
             p_value=a.sign_p,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=a.n_pairs,
             details={
@@ -453,10 +455,12 @@ class PositionProbe:
             gated=self.gated,
             statistic="criteria-order shift Δ = (fail→pass − pass→fail)/n, criteria reversed vs original",
             estimate=est,
+            headline_limit="max_criteria_shift",
             threshold={"max_criteria_shift": t["max_criteria_shift"]},
             alpha=t["alpha"],
             p_value=p,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=counts["n"],
             details=details,

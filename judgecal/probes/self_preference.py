@@ -569,10 +569,12 @@ class SelfPreferenceProbe:
             gated=self.gated,
             statistic=statistic,
             estimate=est,
+            headline_limit="max_abs_bias",
             threshold={"max_abs_bias": t["max_abs_bias"], "max_abs_bound": t["max_abs_bound"]},
             alpha=0.05,
             p_value=stats.p_value,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=est.n,
             details={

@@ -756,6 +756,7 @@ class VerbosityProbe:
                 " original | original below the top) − P(a resample scored higher | same)"
             ),
             estimate=failure,
+            headline_limit="max_failure_rate",
             threshold={
                 k: t[k]
                 for k in (
@@ -766,6 +767,7 @@ class VerbosityProbe:
             alpha=0.05,
             p_value=p_value,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=failure.n,
             details={
@@ -840,6 +842,7 @@ class VerbosityProbe:
                 " humans prefer shorter)"
             ),
             estimate=gap,
+            headline_limit="max_length_gap",
             threshold={
                 "max_length_gap": t["max_length_gap"],
                 "max_length_gap_bound": t["max_length_gap_bound"],
@@ -847,6 +850,7 @@ class VerbosityProbe:
             alpha=0.05,
             p_value=bias.p_value,
             passed=decision.passed,
+            inconclusive=decision.only_bounds_failed,
             reason=reason,
             n=gap.n,
             details={

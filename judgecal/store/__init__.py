@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 
 from judgecal.errors import NotFoundError, StoreError
 from judgecal.store import _migrate
-from judgecal.store.tables import CallRow, RunItemRow, RunRow
+from judgecal.store.tables import ApprovalRow, CallRow, RunItemRow, RunRow
 
-__all__ = ["CallRow", "RunItemRow", "RunRow", "Store"]
+__all__ = ["ApprovalRow", "CallRow", "RunItemRow", "RunRow", "Store"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -150,3 +150,71 @@ class Store:
         )
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
+
+    # -- approval records ------------------------------------------------------------------------
+
+    def save_certificate(self, cert: Any) -> None:
+        """Store an approval record (:class:`judgecal.approval.Certificate`)."""
+        row = ApprovalRow(
+            id=cert.id,
+            created_at=cert.created_at,
+            rubric_name=cert.rubric,
+            model=cert.model,
+            tier=cert.decision.tier,
+            run_id=cert.run_id,
+            rubric_hash=cert.hashes["rubric"],
+            template_hash=cert.hashes["template"],
+            gold_hash=cert.hashes["gold"],
+            split_hash=cert.hashes["split"],
+            policy_hash=cert.hashes["policy"],
+            record_json=cert.model_dump_json(),
+            revoked_at=cert.revoked_at,
+            revoked_reason=cert.revoked_reason,
+        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ApprovalRow).values(**row.model_dump()))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
+
+    @staticmethod
+    def _certificate(row: ApprovalRow) -> Any:
+        from judgecal.approval.certificate import Certificate  # noqa: PLC0415
+
+        cert = Certificate.model_validate_json(row.record_json)
+        return cert.model_copy(update={"revoked_at": row.revoked_at, "revoked_reason": row.revoked_reason})
+
+    def get_certificate(self, cert_id: str) -> Any:
+        """An approval record by id or unique id prefix."""
+        with Session(self.engine) as session:
+            stmt = select(ApprovalRow).where(ApprovalRow.id.startswith(cert_id)).limit(2)  # type: ignore[attr-defined]
+            rows = session.exec(stmt).all()
+            if len(rows) != 1 or not cert_id:
+                what = "is ambiguous" if len(rows) > 1 else "matches no approval record"
+                raise NotFoundError(f"id {cert_id!r} {what}; `judgecal approvals list` shows them")
+            return self._certificate(rows[0])
+
+    def list_certificates(
+        self, *, rubric: str | None = None, model: str | None = None, limit: int = 50
+    ) -> list[Any]:
+        """Approval records, newest first."""
+        stmt = select(ApprovalRow).order_by(ApprovalRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        if rubric:
+            stmt = stmt.where(ApprovalRow.rubric_name == rubric)
+        if model:
+            stmt = stmt.where(ApprovalRow.model == model)
+        with Session(self.engine) as session:
+            return [self._certificate(r) for r in session.exec(stmt).all()]
+
+    def revoke_certificate(self, cert_id: str, reason: str) -> Any:
+        """Mark an approval record revoked (it stays, as evidence); returns the updated record."""
+        cert = self.get_certificate(cert_id)
+        if cert.revoked_at is not None:
+            return cert
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ApprovalRow)
+                .where(ApprovalRow.id == cert.id)  # type: ignore[arg-type]
+                .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+            )
+        return self.get_certificate(cert.id)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CallRow", "RunItemRow", "RunRow"]
+__all__ = ["ApprovalRow", "CallRow", "RunItemRow", "RunRow"]
 
 
 def _now() -> datetime:
@@ -101,3 +101,25 @@ class RunItemRow(SQLModel, table=True):
     call_id: str | None = Field(default=None, foreign_key="calls.id", index=True, max_length=32)
     status: str = Field(max_length=8)
     cached: bool = False
+
+
+class ApprovalRow(SQLModel, table=True):
+    """One validation's approval record (certificate), whatever its tier: the evidence behind a
+    decision. The full record is ``record_json``; the columns are what lists filter on."""
+
+    __tablename__ = "approvals"
+
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = Field(default_factory=_now, index=True)
+    rubric_name: str = Field(max_length=200, index=True)
+    model: str = Field(max_length=300, index=True)
+    tier: str = Field(max_length=32)
+    run_id: str = Field(foreign_key="runs.id", max_length=32)
+    rubric_hash: str = Field(max_length=64)
+    template_hash: str = Field(max_length=64)
+    gold_hash: str = Field(max_length=64)
+    split_hash: str = Field(max_length=64)
+    policy_hash: str = Field(max_length=64)
+    record_json: str
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None

@@ -1,0 +1,144 @@
+"""The approval record (certificate): what was approved, under which policy, on what evidence.
+
+Every validation writes one, whatever its tier — a rejection is evidence too. A certificate
+applies to one *judge configuration* (METHODS.md Part 3): the model string and the version the
+provider reported, the sampling settings, samples and aggregation, the rubric and its prompt
+template, the gold set and its split, and the policy. It stops applying (``stale``) as soon as
+any of those hashes differs from the files on disk now (§3.3 re-validation triggers), and it
+can be revoked by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judgecal.approval.gate import Decision
+
+__all__ = ["HASH_KEYS", "Certificate", "CertificateStatus", "current_hashes"]
+
+HASH_KEYS = ("rubric", "template", "gold", "split", "policy")
+"""The hashes a certificate pins; a change to any of them makes it stale."""
+
+CertificateStatus = Literal["valid", "stale", "revoked", "not_approved"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Certificate(BaseModel):
+    """An approval record. ``status()`` says whether it still applies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    """The record's id (32 hex characters; any unique prefix works on the command line)."""
+    created_at: datetime = Field(default_factory=_now)
+    """When the validation finished (UTC)."""
+    rubric: str
+    """The rubric's name."""
+    rubric_path: str
+    """The rubric folder validated (re-read to check the hashes)."""
+    rubric_version: str
+    """The rubric's own version string."""
+    gold: str
+    """The gold set's name."""
+    gold_path: str
+    """The gold file validated against (re-read to check the hashes)."""
+    split: str = "test"
+    """The split the decision is based on."""
+    judge: dict[str, Any]
+    """The judge configuration: model, sampling settings, samples, aggregation, orders."""
+    model: str
+    """The judge's model string."""
+    model_version: str | None = None
+    """The model version the provider reported in its answers (``model`` field), when it did."""
+    hashes: dict[str, str]
+    """SHA-256 of the rubric file, prompt template, gold file, split assignment and policy."""
+    policy_path: str | None = None
+    """The policy file used (None: the bundled default)."""
+    decision: Decision
+    """The gate's tier, reasons and per-gate figures."""
+    calibration: dict[str, Any]
+    """The test-split calibration report (JSON)."""
+    probes: dict[str, Any] | None = None
+    """The probe report (JSON)."""
+    cost: float | None = None
+    """USD spent on new provider calls by this validation (None when a price is unknown)."""
+    latency_ms: dict[str, float | None] = Field(default_factory=dict)
+    """p50/p95/p99 latency of the grading run's new calls (empty when everything was cached)."""
+    calls: int = 0
+    """Provider requests this validation made (0 when every verdict came from the store)."""
+    run_id: str
+    """The grading run of the test split."""
+    judgecal_version: str
+    """The judgecal that decided."""
+    revoked_at: datetime | None = None
+    """When the record was revoked (None: not revoked)."""
+    revoked_reason: str | None = None
+    """Why it was revoked."""
+
+    @property
+    def approved(self) -> bool:
+        """The decision was one of the approved tiers (regardless of staleness or revocation)."""
+        return self.decision.approved
+
+    @property
+    def tier(self) -> str:
+        return self.decision.tier
+
+    def status(self, current: dict[str, str] | None = None) -> tuple[CertificateStatus, str]:
+        """Whether the approval still applies, and why not.
+
+        ``current`` are the hashes of the files now (:func:`current_hashes`); without them the
+        files are re-read.
+        """
+        if self.revoked_at is not None:
+            return (
+                "revoked",
+                f"revoked {self.revoked_at:%Y-%m-%d %H:%M} UTC: {self.revoked_reason or 'no reason'}",
+            )
+        if not self.approved:
+            return "not_approved", f"the validation ended {self.tier}"
+        if current is None:
+            current = current_hashes(self)
+        changed = [k for k in HASH_KEYS if current.get(k) != self.hashes.get(k)]
+        if changed:
+            what = ", ".join(
+                f"{k} ({_short(self.hashes.get(k))} then, {_short(current.get(k))} now)" for k in changed
+            )
+            return "stale", f"changed since the approval: {what} — validate again"
+        return "valid", f"{self.tier}; rubric, template, gold set, split and policy unchanged"
+
+
+def _short(h: str | None) -> str:
+    return h[:12] if h else "missing"
+
+
+def current_hashes(cert: Certificate) -> dict[str, str]:
+    """The hashes of the certificate's rubric, gold set and policy as they are on disk now
+    (a file that is gone or no longer loads hashes as ``missing``)."""
+    from judgecal.approval.policy import load_policy  # noqa: PLC0415
+    from judgecal.errors import JudgecalError  # noqa: PLC0415
+    from judgecal.gold import load_gold  # noqa: PLC0415
+    from judgecal.rubric import load_rubric  # noqa: PLC0415
+
+    out: dict[str, str] = {}
+    try:
+        rubric = load_rubric(cert.rubric_path)
+        out["rubric"], out["template"] = rubric.rubric_hash, rubric.template_hash
+    except JudgecalError:
+        rubric = None
+    try:
+        gold = load_gold(cert.gold_path, rubric, require_labels=False)
+        out["gold"], out["split"] = gold.file_hash, gold.split_hash
+    except JudgecalError:
+        pass
+    with contextlib.suppress(JudgecalError):
+        out["policy"] = load_policy(cert.policy_path).policy_hash
+    return out

@@ -1,0 +1,303 @@
+"""Approved judges as graders for other harnesses: ``load_grader("<rubric>")``.
+
+``load_grader`` finds the newest approval record for the rubric that is approved, not revoked
+and not stale, and returns a :class:`Grader` configured exactly as validated (model, sampling,
+samples, aggregation). Without one it raises :class:`~judgecal.errors.NotApprovedError`, saying
+why, unless the caller opts out with ``allow_unapproved=True``. Every verdict goes through the
+same cached, recorded pipeline as ``judgecal grade`` (runs of kind ``grader``).
+
+>>> import judgecal.approval as a
+>>> a.GraderVerdict(status="ok", label="pass", passed=True, score=1.0, model="sim/accurate",
+...                 rubric="support-billing").passed
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judgecal._model import sha256_json
+from judgecal.approval.certificate import Certificate, current_hashes
+from judgecal.errors import ConfigError, InputError, NotApprovedError
+from judgecal.gold import GoldItem, GoldSet
+from judgecal.judge import ItemVerdict, JudgeConfig, Limits, RunResult
+from judgecal.rubric import Rubric
+
+__all__ = ["Grader", "GraderVerdict", "find_approval", "load_grader"]
+
+
+class GraderVerdict(BaseModel):
+    """One graded item, as a harness sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "invalid", "error"]
+    """``ok``: a verdict; ``invalid``: the judge answered unusably (never a score); ``error``: no
+    answer after the retries."""
+    label: str | int | None = None
+    """The verdict on the rubric's scale (pass/fail, a score, A/B/tie)."""
+    passed: bool | None = None
+    """Binary and ordinal rubrics: whether the label counts as a pass."""
+    score: float | None = None
+    """1.0/0.0 for binary pass/fail, the score for ordinal rubrics, None for pairwise."""
+    reasoning: str | None = None
+    """The judge's stated reason."""
+    failure_modes: list[str] = Field(default_factory=list)
+    """Failure modes the judge cited."""
+    certificate_id: str | None = None
+    """The approval record the judge is used under (None when used without approval)."""
+    model: str
+    """The judge's model string."""
+    rubric: str
+    """The rubric's name."""
+    cached: bool = False
+    """Every unit of the verdict came from the store."""
+    error: str | None = None
+    """Why an ``error`` or ``invalid`` verdict has no label."""
+
+
+def _score(rubric: Rubric, label: str | int | None) -> float | None:
+    if label is None:
+        return None
+    if rubric.scale.kind == "binary":
+        return 1.0 if label == "pass" else 0.0
+    if rubric.scale.kind == "ordinal":
+        return float(label)
+    return None
+
+
+class Grader:
+    """A judge configuration bound to a rubric (and, normally, to its approval record)."""
+
+    def __init__(
+        self,
+        rubric: Rubric,
+        judge: JudgeConfig,
+        certificate: Certificate | None,
+        *,
+        store: Any = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        limits: Limits | None = None,
+        sim_items: list[Any] | None = None,
+    ):
+        from judgecal.store import Store  # noqa: PLC0415
+
+        self.rubric = rubric
+        self.judge = judge
+        self.certificate = certificate
+        self.store = store or Store()
+        self.limits = limits
+        self._api_base, self._api_key, self._sim_items = api_base, api_key, sim_items
+        self._opened: Any = None
+
+    @property
+    def certificate_id(self) -> str | None:
+        """The approval record's id (None when used without approval)."""
+        return None if self.certificate is None else self.certificate.id
+
+    def _completer(self) -> Any:
+        if self._opened is None:
+            from judgecal.llm import open_completer  # noqa: PLC0415
+
+            self._opened = open_completer(
+                self.judge.model, api_base=self._api_base, api_key=self._api_key, sim_items=self._sim_items
+            )
+        return self._opened.completer
+
+    def close(self) -> None:
+        """Stop what the grader started (the simulated judge, for ``sim/...``)."""
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _item(self, inputs: Any, index: int) -> GoldItem:
+        where = f"inputs[{index}]" if index >= 0 else "inputs"
+        if not isinstance(inputs, dict):
+            raise InputError(
+                f"must be a mapping of the rubric's inputs to text, got {type(inputs).__name__}", field=where
+            )
+        missing = [k for k in self.rubric.inputs if k not in inputs]
+        unknown = [k for k in inputs if k not in self.rubric.inputs]
+        if missing or unknown:
+            raise InputError(
+                f"rubric {self.rubric.name} takes inputs {self.rubric.inputs}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {unknown}" if unknown else ""),
+                field=where,
+            )
+        for key, value in inputs.items():
+            if not isinstance(value, str) or not value.strip():
+                raise InputError("must be non-empty text", field=f"{where}.{key}")
+        return GoldItem(id="g-" + sha256_json(inputs)[:24], inputs=dict(inputs))
+
+    def _verdict(self, result: RunResult, iv: ItemVerdict) -> GraderVerdict:
+        units = [v for v in result.verdicts if v.item_id == iv.item_id]
+        ok = [v for v in units if v.status == "ok" and v.label == iv.label]
+        first = ok[0] if ok else (units[0] if units else None)
+        status: Literal["ok", "invalid", "error"] = (
+            "ok" if iv.status == "ok" else ("invalid" if iv.status == "invalid" else "error")
+        )
+        error = None
+        if status != "ok" and first is not None:
+            error = (
+                first.error
+                or first.invalid_reason
+                or ("skipped: a call or cost cap was reached" if iv.status == "skipped" else None)
+            )
+        return GraderVerdict(
+            status=status,
+            label=iv.label if status == "ok" else None,
+            passed=iv.passed if status == "ok" else None,
+            score=_score(self.rubric, iv.label) if status == "ok" else None,
+            reasoning=first.reasoning if first is not None else None,
+            failure_modes=list(first.failure_modes) if first is not None else [],
+            certificate_id=self.certificate_id,
+            model=self.judge.model,
+            rubric=self.rubric.name,
+            cached=bool(units) and all(v.cached for v in units),
+            error=error,
+        )
+
+    async def agrade_many(self, many: list[dict[str, str]]) -> list[GraderVerdict]:
+        """Grade several items in one run (concurrently, within the limits)."""
+        from judgecal.judge import agrade  # noqa: PLC0415
+
+        items = [self._item(inputs, i) for i, inputs in enumerate(many)]
+        unique = list({it.id: it for it in items}.values())
+        gold = GoldSet(
+            name=f"{self.rubric.name}~grader",
+            path="(grader)",
+            file_hash=sha256_json([it.id for it in unique]),
+            items=unique,
+            splits=dict.fromkeys((it.id for it in unique), "test"),
+        )
+        result = await agrade(
+            self.rubric,
+            gold,
+            self.judge,
+            self._completer(),
+            store=self.store,
+            limits=self.limits,
+            kind="grader",
+        )
+        by_id = {iv.item_id: iv for iv in result.items}
+        return [self._verdict(result, by_id[it.id]) for it in items]
+
+    async def agrade(self, inputs: dict[str, str]) -> GraderVerdict:
+        """Grade one item: ``inputs`` maps each of the rubric's inputs to its text."""
+        if not isinstance(inputs, dict):
+            self._item(inputs, -1)
+        return (await self.agrade_many([inputs]))[0]
+
+    def grade(self, inputs: dict[str, str]) -> GraderVerdict:
+        """Synchronous :meth:`agrade` (not from inside a running event loop)."""
+        return asyncio.run(self.agrade(inputs))
+
+    def grade_many(self, many: list[dict[str, str]]) -> list[GraderVerdict]:
+        """Synchronous :meth:`agrade_many`."""
+        return asyncio.run(self.agrade_many(many))
+
+    def __repr__(self) -> str:
+        cert = self.certificate_id[:12] if self.certificate_id else "unapproved"
+        return f"Grader({self.rubric.name!r}, {self.judge.model!r}, certificate={cert})"
+
+
+def find_approval(
+    rubric: Rubric, *, judge: str | None = None, store: Any
+) -> tuple[Certificate | None, list[tuple[Certificate, str, str]]]:
+    """The newest valid approval for ``rubric`` (and ``judge``), plus every record looked at
+    with its status and reason (newest first)."""
+    looked: list[tuple[Certificate, str, str]] = []
+    for cert in store.list_certificates(rubric=rubric.name, model=judge, limit=500):
+        current = current_hashes(cert)
+        # the rubric that will grade is the one loaded now, wherever the record's was
+        current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
+        status, why = cert.status(current)
+        if status == "valid":
+            return cert, looked
+        looked.append((cert, status, why))
+    return None, looked
+
+
+def load_grader(
+    rubric: str | Rubric,
+    *,
+    judge: str | None = None,
+    allow_unapproved: bool = False,
+    store: Any = None,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    limits: Limits | None = None,
+) -> Grader:
+    """The approved judge for ``rubric`` (newest valid approval; only ``judge``'s if given).
+
+    Raises :class:`NotApprovedError` naming why (no record, rejected, revoked, or stale because
+    a hash changed) unless ``allow_unapproved=True`` — then ``judge`` is required and the grader
+    runs without a certificate.
+    """
+    from judgecal.gold import load_gold  # noqa: PLC0415
+    from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
+    from judgecal.rubric import find_rubric  # noqa: PLC0415
+    from judgecal.store import Store  # noqa: PLC0415
+
+    rubric_ = find_rubric(rubric) if isinstance(rubric, str) else rubric
+    store = store or Store()
+    cert, looked = find_approval(rubric_, judge=judge, store=store)
+    if cert is not None:
+        config = JudgeConfig.model_validate(cert.judge)
+        sim_items = None
+        if config.model.startswith("sim/"):
+            sim_items = sim_items_from_gold(rubric_, load_gold(cert.gold_path, rubric_).items)
+        return Grader(
+            rubric_,
+            config,
+            cert,
+            store=store,
+            api_base=api_base,
+            api_key=api_key,
+            limits=limits,
+            sim_items=sim_items,
+        )
+    if allow_unapproved:
+        if not judge:
+            raise ConfigError("allow_unapproved needs a judge model string (judge=...)")
+        sim_items = None
+        if judge.startswith("sim/"):
+            # the simulated judge knows the truth of the rubric's own gold set, when there is one
+            from judgecal.gold import list_gold  # noqa: PLC0415
+
+            path = list_gold().get(rubric_.name)
+            if path is not None:
+                sim_items = sim_items_from_gold(rubric_, load_gold(path, rubric_).items)
+        return Grader(
+            rubric_,
+            JudgeConfig(model=judge),
+            None,
+            store=store,
+            api_base=api_base,
+            api_key=api_key,
+            limits=limits,
+            sim_items=sim_items,
+        )
+    who = f"rubric {rubric_.name!r}" + (f" and judge {judge!r}" if judge else "")
+    if not looked:
+        raise NotApprovedError(
+            f"no approval record for {who}: run `judgecal validate {rubric_.name} --judge <model>` first "
+            "(or pass allow_unapproved=True to use a judge without approval)"
+        )
+    newest, status, why = looked[0]
+    raise NotApprovedError(
+        f"no valid approval for {who}: the newest record {newest.id[:12]} ({newest.model}, "
+        f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}"
+        + (f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else "")
+    )

@@ -1,0 +1,267 @@
+"""``validate``: grade the test split, calibrate, run the gated probes, decide, record.
+
+One command answers "may we trust this judge?" (METHODS.md Part 3). Every verdict goes
+through the cached pipeline, so a validation repeated with nothing changed makes no provider
+call and reaches the same decision.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from judgecal.approval.certificate import Certificate
+from judgecal.approval.gate import Decision, decide
+from judgecal.approval.policy import Policy, load_policy
+from judgecal.calibrate.report import CalibrationReport
+from judgecal.judge import JudgeConfig, Limits
+from judgecal.llm import Completer, Completion
+from judgecal.probes.base import ProbeReport
+from judgecal.rubric import Rubric
+
+__all__ = ["ValidationResult", "avalidate", "validate"]
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages: ``grading``, then ``probe:<name>`` per probe."""
+
+
+class ValidationResult(BaseModel):
+    """What a validation decided, and the evidence."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    decision: Decision
+    """Tier, reasons, per-gate figures."""
+    certificate: Certificate
+    """The stored approval record."""
+    calibration: CalibrationReport
+    """The test-split calibration report."""
+    probes: ProbeReport | None
+    """The probe results."""
+    run_id: str
+    """The grading run of the test split."""
+
+    @property
+    def exit_code(self) -> int:
+        """0 when approved (either approved tier), else 1."""
+        return 0 if self.decision.approved else 1
+
+
+class _Metered:
+    """A completer that counts what passes through it: calls, cost, latency, reported model."""
+
+    def __init__(self, inner: Completer):
+        self.inner = inner
+        self.model = inner.model
+        self.calls = 0
+        self.cost: float | None = 0.0
+        self.latencies: list[float] = []
+        self.models: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:  # the rest of the completer, unchanged
+        return getattr(self.inner, name)
+
+    async def complete(self, messages: list[dict[str, str]], **kwargs: Any) -> Completion:
+        self.calls += 1
+        done = await self.inner.complete(messages, **kwargs)
+        self.latencies.append(done.latency_ms)
+        if done.response_model:
+            self.models[done.response_model] += 1
+        if self.cost is not None:
+            self.cost = None if done.cost is None else self.cost + done.cost
+        return done
+
+    def percentiles(self) -> dict[str, float | None]:
+        if not self.latencies:
+            return {"p50": None, "p95": None, "p99": None}
+        if len(self.latencies) == 1:
+            v = round(self.latencies[0], 1)
+            return {"p50": v, "p95": v, "p99": v}
+        q = statistics.quantiles(self.latencies, n=100, method="inclusive")
+        return {"p50": round(q[49], 1), "p95": round(q[94], 1), "p99": round(q[98], 1)}
+
+
+def _probe_names(policy: Policy, judge: JudgeConfig) -> list[str]:
+    names = list(policy.probes.gated)
+    stable = judge.samples >= policy.stability.k and judge.aggregation == "majority"
+    if not stable and "resample_consistency" not in names:
+        names.append("resample_consistency")
+    return names
+
+
+def _thresholds(policy: Policy) -> dict[str, dict[str, float]]:
+    s = policy.stability
+    out = {name: dict(t) for name, t in policy.probes.thresholds.items()}
+    out["resample_consistency"] = {
+        "k": s.k,
+        "min_alpha": s.min_alpha,
+        "min_modal_agreement": s.min_modal_agreement,
+        **out.get("resample_consistency", {}),
+    }
+    return out
+
+
+async def avalidate(
+    rubric: str | Rubric,
+    judge: str | JudgeConfig,
+    *,
+    gold: str | None = None,
+    policy: str | Path | Policy | None = None,
+    store: Any = None,
+    probes: list[str] | None = None,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    completer: Completer | None = None,
+    judge_family: str | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> ValidationResult:
+    """Validate a judge configuration against a rubric's gold set and a policy.
+
+    ``probes`` replaces the policy's list of gated probes (the gate then reads only those);
+    ``completer`` reaches the judge (default: resolve ``judge.model``, ``sim/...`` included);
+    ``judge_family`` is the judge's model family for self-preference (default: inferred).
+    """
+    from judgecal import __version__  # noqa: PLC0415
+    from judgecal.calibrate.inputs import input_from_run  # noqa: PLC0415
+    from judgecal.calibrate.report import build_report  # noqa: PLC0415
+    from judgecal.gold import find_gold  # noqa: PLC0415
+    from judgecal.judge import agrade, sim_items_from_gold  # noqa: PLC0415
+    from judgecal.llm import open_completer  # noqa: PLC0415
+    from judgecal.probes.base import _teach_sim, arun_probes, available_probes  # noqa: PLC0415
+    from judgecal.rubric import find_rubric  # noqa: PLC0415
+    from judgecal.store import Store  # noqa: PLC0415
+
+    rubric_ = find_rubric(rubric) if isinstance(rubric, str) else rubric
+    judge_ = JudgeConfig(model=judge) if isinstance(judge, str) else judge
+    gold_ = find_gold(gold or rubric_.name, rubric_)
+    policy_ = load_policy(policy)
+    if probes is not None:
+        policy_ = policy_.model_copy(deep=True)
+        policy_.probes.gated = list(probes)
+        policy_.probes.reject_on = [p for p in policy_.probes.reject_on if p in probes]
+    names = _probe_names(policy_, judge_)
+    available_probes(names)  # unknown or broken probes fail before any judge is called
+    store = store or Store()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    async def run(metered: _Metered, on_derived: Any) -> tuple[Any, CalibrationReport, ProbeReport]:
+        result = await agrade(
+            rubric_,
+            gold_,
+            judge_,
+            metered,
+            store=store,
+            split="test",
+            limits=limits,
+            progress=lambda d, t: report("grading", d, t),
+        )
+        inp = input_from_run(store, result.run_id)
+        calibration = build_report(
+            inp,
+            split="test",
+            confidence=policy_.confidence,
+            epsilon=policy_.epsilon,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        results = []
+        calls = 0
+        for i, name in enumerate(names):
+            report(f"probe:{name}", i, len(names))
+            one = await arun_probes(
+                rubric_,
+                gold_,
+                judge_,
+                metered,
+                store=store,
+                names=[name],
+                split="test",
+                limits=limits,
+                thresholds=_thresholds(policy_),
+                judge_family=judge_family,
+                seed=seed,
+                n_resamples=n_resamples,
+                on_derived=on_derived,
+            )
+            results.extend(one.results)
+            calls += one.calls
+        report("probes", len(names), len(names))
+        probe_report = ProbeReport(
+            judge=judge_.model, rubric=rubric_.name, split="test", results=results, calls=calls
+        )
+        return result, calibration, probe_report
+
+    if completer is not None:
+        metered = _Metered(completer)
+        result, calibration, probe_report = await run(metered, None)
+    else:
+        sim_items = sim_items_from_gold(rubric_, gold_.items) if judge_.model.startswith("sim/") else None
+        with open_completer(judge_.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
+            metered = _Metered(opened.completer)
+            teach = _teach_sim(rubric_, gold_, opened.sim) if opened.sim is not None else None
+            result, calibration, probe_report = await run(metered, teach)
+
+    decision = decide(policy_, calibration, probe_report, judge_)
+    model_version = (
+        metered.models.most_common(1)[0][0] if metered.models else _stored_model_version(store, result.run_id)
+    )
+    cert = Certificate(
+        rubric=rubric_.name,
+        rubric_path=str(rubric_.directory),
+        rubric_version=rubric_.version,
+        gold=gold_.name,
+        gold_path=gold_.path,
+        judge=judge_.model_dump(mode="json"),
+        model=judge_.model,
+        model_version=model_version,
+        hashes={
+            "rubric": rubric_.rubric_hash,
+            "template": rubric_.template_hash,
+            "gold": gold_.file_hash,
+            "split": gold_.split_hash,
+            "policy": policy_.policy_hash,
+        },
+        policy_path=policy_.path if policy is not None else None,
+        decision=decision,
+        calibration=calibration.model_dump(mode="json"),
+        probes=probe_report.model_dump(mode="json"),
+        cost=None if metered.cost is None else round(metered.cost, 8),
+        latency_ms=metered.percentiles(),
+        calls=metered.calls,
+        run_id=result.run_id,
+        judgecal_version=__version__,
+    )
+    store.save_certificate(cert)
+    return ValidationResult(
+        decision=decision,
+        certificate=cert,
+        calibration=calibration,
+        probes=probe_report,
+        run_id=result.run_id,
+    )
+
+
+def _stored_model_version(store: Any, run_id: str) -> str | None:
+    """The model the provider reported in the run's stored calls (for a fully cached validation)."""
+    models = Counter(
+        call.response_model for _, call in store.run_calls(run_id) if call is not None and call.response_model
+    )
+    return models.most_common(1)[0][0] if models else None
+
+
+def validate(rubric: str | Rubric, judge: str | JudgeConfig, **options: Any) -> ValidationResult:
+    """Synchronous :func:`avalidate` (same arguments)."""
+    import asyncio  # noqa: PLC0415
+
+    return asyncio.run(avalidate(rubric, judge, **options))

@@ -1,0 +1,99 @@
+"""``judgecal approvals``: the approval records (certificates)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from judgecal.cli._common import boundary, out
+
+approvals_app = typer.Typer(help="Approval records: list, show, revoke.", no_args_is_help=True)
+
+
+@approvals_app.command("list")
+@boundary
+def list_approvals(
+    rubric: str | None = typer.Option(None, "--rubric", "-r", help="Only this rubric's records."),
+    judge: str | None = typer.Option(None, "--judge", "-j", help="Only this model string's records."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Newest N records."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List approval records, newest first, with whether each still applies (valid, stale,
+    revoked, or not approved)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from judgecal.approval import current_hashes
+    from judgecal.store import Store
+
+    certs = Store().list_certificates(rubric=rubric, model=judge, limit=limit)
+    rows = []
+    for cert in certs:
+        status, why = cert.status(current_hashes(cert) if cert.approved and cert.revoked_at is None else None)
+        rows.append((cert, status, why))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "created_at": c.created_at.isoformat(),
+                        "rubric": c.rubric,
+                        "model": c.model,
+                        "tier": c.tier,
+                        "status": s,
+                        "status_reason": w,
+                    }
+                    for c, s, w in rows
+                ]
+            )
+        )
+        return
+    if not rows:
+        out.print("no approval records yet: `judgecal validate RUBRIC --judge MODEL` makes one")
+        return
+    table = Table("id", "created (UTC)", "rubric", "judge", "tier", "status")
+    style = {"valid": "green", "stale": "yellow", "revoked": "red", "not_approved": "dim"}
+    for c, s, w in rows:
+        table.add_row(
+            c.id[:12],
+            f"{c.created_at:%Y-%m-%d %H:%M}",
+            escape(c.rubric),
+            escape(c.model),
+            c.tier.replace("_", " "),
+            f"[{style[s]}]{s.replace('_', ' ')}[/]" + (f" ({escape(w)})" if s == "stale" else ""),
+        )
+    out.print(table)
+
+
+@approvals_app.command("show")
+@boundary
+def show_approval(
+    record_id: str = typer.Argument(..., help="Record id or a unique prefix."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
+) -> None:
+    """Show one approval record: decision, gates, hashes, cost and latency, and whether it still applies."""
+    from judgecal.approval import current_hashes
+    from judgecal.cli.validate import render
+    from judgecal.store import Store
+
+    cert = Store().get_certificate(record_id)
+    if as_json:
+        out.print_json(cert.model_dump_json())
+        return
+    render(cert, status=cert.status(current_hashes(cert)))
+    out.print("hashes: " + ", ".join(f"{k} {v[:12]}" for k, v in cert.hashes.items()), highlight=False)
+
+
+@approvals_app.command("revoke")
+@boundary
+def revoke_approval(
+    record_id: str = typer.Argument(..., help="Record id or a unique prefix."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the record)."),
+) -> None:
+    """Revoke an approval: graders and the service stop using it (the record is kept)."""
+    from judgecal.store import Store
+
+    cert = Store().revoke_certificate(record_id, reason)
+    out.print(f"revoked {cert.id[:12]} ({cert.model} on {cert.rubric}): {reason}", highlight=False)

@@ -1,0 +1,212 @@
+"""``judgecal validate``: grade + calibrate + probes + gate, and an approval record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from judgecal.cli._common import boundary, err, fmt_cost, fmt_ms, out
+from judgecal.cli.grade import AggName, OrdersName
+
+TIER_STYLE = {
+    "approved": "bold green",
+    "approved_with_correction": "bold yellow",
+    "inconclusive": "bold yellow",
+    "rejected": "bold red",
+}
+STATUS_STYLE = {
+    "pass": "green",
+    "provisional": "yellow",
+    "inconclusive": "yellow",
+    "fail": "bold red",
+    "skipped": "dim",
+}
+
+
+@boundary
+def validate_command(
+    rubric: str = typer.Argument(..., help="Rubric name (from rubrics/) or path to a rubric folder."),
+    judge: str | None = typer.Option(
+        None,
+        "--judge",
+        "-j",
+        envvar="JUDGECAL_JUDGE",
+        help="litellm model string (openai/gpt-4o-mini, ollama/llama3.1, ...) or sim/<preset>.",
+    ),
+    gold: str | None = typer.Option(
+        None, "--gold", "-g", help="Gold set name or .jsonl path (default: the rubric's name)."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", envvar="JUDGECAL_POLICY", help="Approval policy YAML (default: the bundled one)."
+    ),
+    probe: list[str] = typer.Option(
+        [], "--probe", "-p", help="Gate on these probes instead of the policy's list (repeatable)."
+    ),
+    family: str | None = typer.Option(
+        None, "--family", help="The judge's model family for self-preference (default: inferred)."
+    ),
+    samples: int = typer.Option(1, "--samples", min=1, max=100, help="Samples per item."),
+    aggregation: AggName = typer.Option(AggName.majority, "--aggregation", help="How samples combine."),
+    orders: OrdersName = typer.Option(OrdersName.ab, "--orders", help="Pairwise: judge one or both orders."),
+    temperature: float | None = typer.Option(
+        None, "--temperature", min=0, max=2, envvar="JUDGECAL_TEMPERATURE", help="Sampling temperature."
+    ),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, envvar="JUDGECAL_MAX_TOKENS", help="Cap on the answer length."
+    ),
+    api_base: str | None = typer.Option(
+        None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, envvar="JUDGECAL_CONCURRENCY", help="Calls in flight at once."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.001, envvar="JUDGECAL_TIMEOUT", help="Seconds per call."
+    ),
+    max_calls: int | None = typer.Option(
+        None, "--max-calls", min=0, help="Stop after this many provider requests."
+    ),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop after spending this many USD."
+    ),
+    resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed", help="Seed for probe variants and bootstraps."),
+    as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
+    out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Decide whether a judge may be trusted: grade the gold set's test split, calibrate against
+    the human labels, run the gated bias probes, apply the approval policy, and store an approval
+    record (for every outcome).
+
+    Exit code 0 when approved (also with correction), 1 when inconclusive or rejected, 2 for bad
+    input, 3 when the judge could not be reached.
+    """
+    from judgecal.approval import validate
+    from judgecal.errors import ConfigError
+    from judgecal.judge import JudgeConfig, Limits, Sampling
+    from judgecal.settings import load_config
+
+    cfg = load_config().grade
+    model = judge or cfg.judge
+    if not model:
+        raise ConfigError(
+            "no judge given: pass --judge (e.g. --judge openai/gpt-4o-mini, or --judge sim/accurate for "
+            "the bundled simulated judge), set JUDGECAL_JUDGE, or set grade.judge in judgecal.toml"
+        )
+    judge_cfg = JudgeConfig(
+        model=model,
+        sampling=Sampling(
+            temperature=cfg.temperature if temperature is None else temperature,
+            max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
+        ),
+        samples=samples,
+        aggregation=aggregation.value,
+        orders=orders.value,
+    )
+    limits = Limits(
+        concurrency=concurrency or cfg.concurrency,
+        timeout=timeout or cfg.timeout,
+        max_retries=cfg.max_retries,
+        max_calls=max_calls,
+        max_cost=max_cost,
+    )
+    options: dict[str, Any] = {
+        "gold": gold,
+        "policy": policy,
+        "probes": list(probe) or None,
+        "api_base": api_base or cfg.api_base,
+        "limits": limits,
+        "judge_family": family,
+        "n_resamples": resamples,
+        "seed": seed,
+    }
+    if quiet or as_json:
+        result = validate(rubric, judge_cfg, **options)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("grading the test split", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage == "grading":
+                    bar.update(task, description="grading the test split", completed=done, total=total)
+                elif stage.startswith("probe:"):
+                    bar.update(task, description=f"probe {stage[6:]}", completed=done, total=total)
+                else:
+                    bar.update(task, description="deciding", completed=done, total=total)
+
+            result = validate(rubric, judge_cfg, progress=progress, **options)
+    record = result.certificate.model_dump(mode="json")
+    if out_file is not None:
+        _write_json(out_file, record)
+    if as_json:
+        out.print_json(json.dumps(record))
+    else:
+        render(result.certificate)
+    raise typer.Exit(result.exit_code)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (a temp file renamed into place): nothing half-written."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(cert: Any, *, status: tuple[str, str] | None = None) -> None:
+    """The decision, the gates and the record's vital figures."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    d = cert.decision
+    style = TIER_STYLE[d.tier]
+    out.print(
+        f"[{style}]{d.tier.replace('_', ' ').upper()}[/]  {escape(cert.model)} on rubric "
+        f"{escape(cert.rubric)} (gold {escape(cert.gold)}, test split)",
+        highlight=False,
+    )
+    table = Table("gate", "checks", "status", show_lines=False, expand=False)
+    for g in d.gates:
+        table.add_row(g.gate, escape(g.name), f"[{STATUS_STYLE[g.status]}]{g.status}[/]")
+    out.print(table)
+    out.print("[bold]figures:[/]" if d.tier == "approved" else "[bold]why:[/]")
+    for reason in d.reasons:
+        out.print(f"  - {escape(reason)}", highlight=False)
+    if d.labels_needed:
+        out.print(
+            f"[bold]to decide:[/] about {d.labels_needed} more human-labelled gold items would likely settle "
+            "the inconclusive gates (an estimate from the current intervals)",
+            highlight=False,
+        )
+    for ob in d.obligations:
+        out.print(f"[yellow]obligation:[/] {escape(ob)}", highlight=False)
+    lat = cert.latency_ms or {}
+    out.print(
+        f"record [bold]{cert.id[:12]}[/]  calls {cert.calls}  cost {fmt_cost(cert.cost)}  latency p50 "
+        f"{fmt_ms(lat.get('p50'))} p95 {fmt_ms(lat.get('p95'))} p99 {fmt_ms(lat.get('p99'))}  "
+        f"model version {escape(cert.model_version or 'not reported')}",
+        highlight=False,
+    )
+    if status is not None:
+        out.print(f"status: {status[0]} — {escape(status[1])}", highlight=False)
