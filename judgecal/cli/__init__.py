@@ -15,6 +15,7 @@ import typer
 from judgecal.cli._common import state
 from judgecal.cli.approvals import approvals_app
 from judgecal.cli.calibrate import calibrate_command
+from judgecal.cli.compare import compare_command
 from judgecal.cli.grade import grade_command
 from judgecal.cli.probe import probe_command
 from judgecal.cli.rubrics import rubrics_app
@@ -53,6 +54,7 @@ app.command("validate")(validate_command)
 app.command("grade")(grade_command)
 app.command("calibrate")(calibrate_command)
 app.command("probe")(probe_command)
+app.command("compare")(compare_command)
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(runs_app, name="runs")
 app.add_typer(rubrics_app, name="rubrics")
