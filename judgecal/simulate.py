@@ -338,6 +338,9 @@ PRESETS: dict[str, JudgeProfile] = {
     # a good judge: right 92% of the time, no biases
     "accurate": JudgeProfile(accuracy=0.92),
     "consistent": JudgeProfile(accuracy=0.95, item_stable=True),
+    # accurate's twin: the same profile under another name, so its own verdict draws — an equally
+    # good but different judge (judgecal compare: two judges interchangeable within the margin)
+    "accurate-b": JudgeProfile(accuracy=0.92),
     # a weak judge: right 60% of the time
     "noisy": JudgeProfile(accuracy=0.6),
     # passes almost every good answer but also 45% of the bad ones
@@ -360,6 +363,7 @@ PRESETS: dict[str, JudgeProfile] = {
 PRESET_DESCRIPTIONS: dict[str, str] = {
     "accurate": "right 92% of the time, no biases",
     "consistent": "right 95% of the time; its errors belong to the item: irrelevant changes do not flip it",
+    "accurate-b": "accurate's twin: right 92% of the time, its own errors (an equally good, different judge)",
     "noisy": "right 60% of the time",
     "lenient": "passes 98% of good answers and 45% of bad ones (tpr 0.98, tnr 0.55)",
     "position-biased": "answers 'A' 60% of the time whatever the pair (accuracy 0.9)",

@@ -3,93 +3,253 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from judgecal.cli._common import SplitName, boundary, fmt_cost, fmt_ms, out
+from judgecal.cli._common import SplitName, boundary, err, fmt_ms, out
+from judgecal.cli.grade import AggName, OrdersName
+
+
+class MetricName(str, Enum):
+    cohen_kappa = "cohen_kappa"
+    percent_agreement = "percent_agreement"
+
+
+VERDICT = {
+    "superior": "[bold green]yes[/], better",
+    "interchangeable": "[green]yes[/], interchangeable",
+    "non_inferior": "[green]yes[/], not worse",
+    "not_shown": "[yellow]not shown[/]",
+    "inferior": "[bold red]no[/], worse",
+    "undetermined": "[dim]undetermined[/]",
+}
+"""The short answer per conclusion (see ``PairVerdict.conclusion``)."""
 
 
 @boundary
 def compare_command(
     rubric: str = typer.Argument(..., help="Rubric name (from rubrics/) or path to a rubric folder."),
     judge: list[str] = typer.Option(
-        ..., "--judge", "-j", help="A judge's model string (repeat; the first is the incumbent)."
+        ...,
+        "--judge",
+        "-j",
+        help="A judge's model string or sim/<preset> (repeat; the first is the incumbent).",
     ),
-    gold: str | None = typer.Option(None, "--gold", "-g", help="Gold set (default: the rubric's name)."),
+    gold: str | None = typer.Option(
+        None, "--gold", "-g", help="Gold set name or .jsonl path (default: the rubric's name)."
+    ),
     split: SplitName = typer.Option(SplitName.test, "--split", help="Which split of the gold set."),
     margin: float | None = typer.Option(
-        None, "--margin", min=0.0001, max=1, help="Non-inferiority margin (default: the policy's, 0.05)."
+        None,
+        "--margin",
+        min=0.0001,
+        max=0.9999,
+        help="Non-inferiority margin (default: the policy's compare.margin, 0.05).",
     ),
-    policy: Path | None = typer.Option(None, "--policy", envvar="JUDGECAL_POLICY", help="Policy YAML."),
-    samples: int = typer.Option(1, "--samples", min=1, max=100, help="Samples per item."),
-    temperature: float = typer.Option(0.0, "--temperature", min=0, max=2, help="Sampling temperature."),
+    metric: MetricName | None = typer.Option(
+        None, "--metric", help="Measure compared (default: the policy's compare.metric, cohen_kappa)."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", envvar="JUDGECAL_POLICY", help="Approval policy YAML (default: the bundled one)."
+    ),
+    samples: int = typer.Option(1, "--samples", min=1, max=100, help="Samples per item (every judge)."),
+    aggregation: AggName = typer.Option(AggName.majority, "--aggregation", help="How samples combine."),
+    orders: OrdersName = typer.Option(OrdersName.ab, "--orders", help="Pairwise: judge one or both orders."),
+    temperature: float | None = typer.Option(
+        None, "--temperature", min=0, max=2, envvar="JUDGECAL_TEMPERATURE", help="Sampling temperature."
+    ),
+    max_tokens: int | None = typer.Option(
+        None, "--max-tokens", min=1, envvar="JUDGECAL_MAX_TOKENS", help="Cap on the answer length."
+    ),
     api_base: str | None = typer.Option(
         None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, envvar="JUDGECAL_CONCURRENCY", help="Calls in flight at once."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.001, envvar="JUDGECAL_TIMEOUT", help="Seconds per call."
+    ),
+    max_retries: int | None = typer.Option(
+        None,
+        "--max-retries",
+        min=0,
+        envvar="JUDGECAL_MAX_RETRIES",
+        help="Retries per call on 429/5xx/timeouts/drops (default 6).",
+    ),
+    max_calls: int | None = typer.Option(
+        None, "--max-calls", min=0, help="Stop each judge after this many provider requests."
+    ),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop each judge after spending this many USD."
     ),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    out_file: Path | None = typer.Option(None, "--out", help="Also write the comparison (JSON) here."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Grade two or more judges on the same gold items, show them side by side, and answer "can B
-    replace A?" for every pair with a paired non-inferiority test on agreement with the humans
-    (invalid verdicts count as disagreements). Exit code 0: a comparison is information, not a gate."""
+    """Grade two or more judges on the same gold items, show them side by side, and answer "can
+    B replace A?" for every pair: a paired non-inferiority test on agreement with the humans
+    (invalid verdicts count as disagreements), margin from the approval policy.
+
+    Exit code 0 (a comparison is information, not a gate), 2 for bad input, 3 when a judge
+    could not be reached at all.
+    """
+    from judgecal.cli.validate import _write_json
+    from judgecal.compare import _policy_compare, compare_judges
+    from judgecal.judge import JudgeConfig, Limits, Sampling
+    from judgecal.settings import load_config
+
+    cfg = load_config().grade
+    policy_margin, policy_metric, confidence = _policy_compare(policy)
+    configs = [
+        JudgeConfig(
+            model=m,
+            sampling=Sampling(
+                temperature=cfg.temperature if temperature is None else temperature,
+                max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
+            ),
+            samples=samples,
+            aggregation=aggregation.value,
+            orders=orders.value,
+        )
+        for m in judge
+    ]
+    limits = Limits(
+        concurrency=concurrency or cfg.concurrency,
+        timeout=timeout or cfg.timeout,
+        max_retries=cfg.max_retries if max_retries is None else max_retries,
+        max_calls=max_calls,
+        max_cost=max_cost,
+    )
+    options: dict[str, Any] = {
+        "split": split.value,
+        "margin": policy_margin if margin is None else margin,
+        "metric": policy_metric if metric is None else metric.value,
+        "confidence": confidence,
+        "n_resamples": resamples,
+        "seed": seed,
+        "limits": limits,
+        "api_base": api_base or cfg.api_base,
+    }
+    if quiet or as_json:
+        result = compare_judges(rubric, gold, configs, **options)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("grading", total=None)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                label = f"grading {stage[8:]}" if stage.startswith("grading:") else stage
+                bar.update(task, description=label[:32], completed=done, total=total)
+
+            result = compare_judges(rubric, gold, configs, progress=progress, **options)
+    data = result.model_dump(mode="json")
+    if out_file is not None:
+        _write_json(out_file, data)
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        render(result)
+
+
+def _est(e: Any, pct: bool = False) -> str:
+    """``0.724 (0.521–0.883)``: a value and its interval."""
+    if e is None or e.value != e.value:  # None or nan
+        return "-"
+
+    def fmt(x: float) -> str:
+        return f"{x:.1%}" if pct else f"{x:.3f}"
+
+    ci = f" ({fmt(e.lo)}–{fmt(e.hi)})" if e.lo is not None and e.hi is not None else ""
+    return f"{fmt(e.value)}{ci}"
+
+
+def _cost(j: Any) -> str:
+    if j.cost is None:
+        return "unknown price"
+    per = f" (${j.cost_per_item * 1000:.2f}/1k)" if j.cost_per_item is not None else ""
+    return f"${j.cost:.4f}{per}"
+
+
+def render(result: Any) -> None:
+    """The judges side by side, then one row per ordered pair, then the incumbent's answers."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    from judgecal.approval import load_policy
-    from judgecal.compare import compare_judges
-    from judgecal.gold import find_gold
-    from judgecal.judge import JudgeConfig, Sampling
-    from judgecal.rubric import find_rubric
-
-    pol = load_policy(policy)
-    loaded = find_rubric(rubric)
-    gold_set = find_gold(gold or loaded.name, loaded)
-    configs = [
-        JudgeConfig(model=m, samples=samples, sampling=Sampling(temperature=temperature)) for m in judge
-    ]
-    result = compare_judges(
-        loaded,
-        gold_set,
-        configs,
-        split=split.value,
-        margin=pol.compare.margin if margin is None else margin,
-        metric=pol.compare.metric,
-        confidence=pol.confidence,
-        n_resamples=resamples,
-        seed=seed,
-        api_base=api_base,
+    out.print(
+        f"[bold]judgecal compare[/] · rubric {escape(result.rubric)} · gold {escape(result.gold)} "
+        f"({result.split} split) · {result.n_items} items every judge answered",
+        highlight=False,
     )
-    if as_json:
-        out.print_json(json.dumps(result.model_dump(mode="json")))
-        return
-    table = Table("", *[escape(j.model) for j in result.judges])
+    js = result.judges
+    table = Table(
+        "",
+        *[escape(j.name) + ("\n(incumbent)" if i == 0 else "") for i, j in enumerate(js)],
+        box=box.SIMPLE_HEAD,
+    )
+    kappa = "quadratic-weighted κ" if result.metric_label == "quadratic-weighted κ" else "Cohen's κ"
     rows = [
-        ("agreement", [f"{j.percent_agreement:.3f}" for j in result.judges]),
-        ("Cohen's κ", [f"{j.cohen_kappa:.3f}" for j in result.judges]),
         (
-            "TPR / TNR",
-            [
-                f"{j.tpr:.3f} / {j.tnr:.3f}" if j.tpr is not None and j.tnr is not None else "-"
-                for j in result.judges
-            ],
+            f"agreement ({js[0].percent_agreement.confidence:.0%} CI)",
+            [_est(j.percent_agreement, True) for j in js],
         ),
-        ("invalid rate", [f"{j.invalid_rate:.3f}" for j in result.judges]),
-        ("cost", [fmt_cost(j.cost) for j in result.judges]),
-        ("calls", [str(j.calls) for j in result.judges]),
+        (f"{kappa} ({js[0].kappa.confidence:.0%} CI)", [_est(j.kappa) for j in js]),
+        ("TPR / TNR", [f"{j.tpr.value:.1%} / {j.tnr.value:.1%}" if j.tpr and j.tnr else "-" for j in js]),
+        ("invalid verdicts", [_est(j.invalid_rate, True) for j in js]),
+        ("left out (no verdict)", [str(j.left_out) for j in js]),
+        ("cost of the verdicts", [_cost(j) for j in js]),
+        ("calls now / cached", [f"{j.calls} / {j.cached}" for j in js]),
         (
-            "latency p50 / p95",
-            [f"{fmt_ms(j.latency_ms.get('p50'))} / {fmt_ms(j.latency_ms.get('p95'))}" for j in result.judges],
+            "latency p50/p95/p99",
+            ["/".join(fmt_ms(j.latency_ms.get(p)) for p in ("p50", "p95", "p99")) for j in js],
         ),
     ]
     for name, cells in rows:
         table.add_row(name, *cells)
-    out.print(
-        f"{result.n_items} items of {escape(result.gold)} ({result.split} split), "
-        f"rubric {escape(result.rubric)}"
-    )
     out.print(table)
-    for pair in result.pairs:
-        mark = "[green]yes[/]" if pair.non_inferior else "[red]no[/]"
-        out.print(f"{mark}  {escape(pair.answer)}  (McNemar p {pair.mcnemar_p:.3g})", highlight=False)
+    conf = f"{2 * result.confidence - 1:.0%}"
+    pairs = Table(
+        "B (candidate)",
+        "A (in use)",
+        f"Δ = B − A ({conf} CI)",
+        "B can replace A?",
+        "only A : only B right, McNemar p",
+        box=box.SIMPLE_HEAD,
+        title=f"Can B replace A? Paired non-inferiority on {escape(result.metric_label)}, margin "
+        f"{result.margin:g}: yes when the CI's lower end > −{result.margin:g}",
+        title_justify="left",
+    )
+    for p in result.pairs:
+        d = p.delta
+        answer = VERDICT[p.conclusion]
+        if p.items_needed:
+            answer += f" (≈{p.items_needed} items)"
+        delta = "-" if d.value != d.value else f"{d.value:+.3f}"
+        if d.lo is not None and d.hi is not None:
+            delta += f" ({d.lo:+.3f}, {d.hi:+.3f})"
+        pairs.add_row(
+            escape(p.candidate),
+            escape(p.incumbent),
+            delta,
+            answer,
+            f"{p.discordant['a_only']} : {p.discordant['b_only']}, p {p.mcnemar_p:.2g}",
+        )
+    out.print(pairs)
+    for p in result.pairs[: 2 * (len(js) - 1)]:  # the incumbent's pairs, both ways
+        out.print(f"- {escape(p.answer)}", highlight=False)
+    for note in result.notes:
+        out.print(f"[dim]note:[/] {escape(note)}", highlight=False)
