@@ -1,0 +1,756 @@
+"""The HTTP service (``judgecal serve``): approved judges over HTTP, approval records, and
+validations as background jobs. A thin layer over the Python API — every answer comes from
+:func:`judgecal.approval.find_approval`, :class:`judgecal.approval.Grader`,
+:func:`judgecal.approval.validate` and the store.
+
+::
+
+    GET  /v1/health                    no auth: version, database answers
+    GET  /v1/judges                    rubrics and the judges approved for them now
+    GET  /v1/approvals[?rubric=&judge=&limit=]   approval records with their status
+    GET  /v1/approvals/{id}            one record in full (id or a unique prefix)
+    POST /v1/grade                     {"rubric", "inputs" | "items", "judge"?} -> verdict(s)
+    POST /v1/validations               {"rubric", "judge", "gold"?, "policy"?, "probes"?} -> 202 job
+    GET  /v1/validations[/{job_id}]    job status, progress, decision or error
+
+Everything but ``/v1/health``, ``/openapi.json`` and ``/docs`` needs ``Authorization: Bearer
+<token>``. Every error has one shape (:mod:`judgecal.service.errors`). See ``docs/service.md``.
+"""
+
+import ast
+import hmac
+import inspect
+import logging
+import textwrap
+import threading
+import types
+import typing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import Path as PathParam
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from judgecal import __version__
+from judgecal.approval import Certificate, Grader, find_approval
+from judgecal.errors import ConfigError, JudgecalError, NotFoundError
+from judgecal.judge import JudgeConfig, Limits, Sampling
+from judgecal.rubric import Rubric
+from judgecal.service.errors import (
+    JSON,
+    ApiError,
+    BodyLimitMiddleware,
+    ErrorResponse,
+    install_error_handlers,
+)
+from judgecal.service.graders import GraderPool
+from judgecal.service.jobs import Execute, JobRunner, Progress, QueueFull
+from judgecal.service.models import (
+    ApprovalDetail,
+    ApprovalsResponse,
+    ApprovalSummary,
+    BatchGradeResponse,
+    GradeRequest,
+    GradeResponse,
+    HealthResponse,
+    JobResult,
+    JobsResponse,
+    JobStatus,
+    JudgeEntry,
+    JudgesResponse,
+    ModelString,
+    Name,
+    ValidationAccepted,
+    ValidationRequest,
+)
+
+__all__ = ["DEFAULT_MAX_BATCH_ITEMS", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_QUEUED_JOBS", "create_app"]
+
+log = logging.getLogger("judgecal.service")
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+"""Largest request body accepted (1 MiB)."""
+DEFAULT_MAX_BATCH_ITEMS = 100
+"""Most items in one ``POST /v1/grade`` batch."""
+DEFAULT_MAX_QUEUED_JOBS = 4
+"""Most validations waiting behind the running one."""
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    what = {
+        400: "Invalid JSON, or invalid input (file, line and field in `details`).",
+        401: "Missing or wrong bearer token.",
+        404: "No such rubric, gold set, policy, probe, record or job.",
+        409: "`not_approved`: the rubric (and judge) has no valid approval — none, stale, revoked or "
+        "not approved; `details.status` says which.",
+        413: "Request body above the server's limit.",
+        422: "The request does not validate (`details.errors` lists every field), or too many items.",
+        429: "`queue_full`: too many validations waiting.",
+        500: "A bug; the server log has the details under `details.error_id`.",
+        502: "The judge's provider could not be used.",
+        503: "The database does not answer.",
+    }
+    return {s: {"model": ErrorResponse, "description": what[s]} for s in statuses}
+
+
+class _Service:
+    """What the routes share: configuration, the store (opened on first use), graders, jobs."""
+
+    def __init__(
+        self,
+        *,
+        store: Any,
+        max_batch_items: int,
+        max_queued_jobs: int,
+        policy_dir: Path | None,
+        api_base: str | None,
+        api_key: str | None,
+        limits: Limits | None,
+        sampling: Sampling | None,
+        validation_resamples: int,
+    ):
+        self._store = store
+        self._own_store = store is None
+        self._pool: GraderPool | None = None
+        self._lock = threading.Lock()
+        self.max_batch_items = max_batch_items
+        self.policy_dir = policy_dir
+        self.api_base, self.api_key = api_base, api_key
+        self.limits, self.sampling = limits, sampling or Sampling()
+        self.validation_resamples = validation_resamples
+        self.max_queued_jobs = max_queued_jobs
+        self.jobs = JobRunner(max_queued=max_queued_jobs)
+
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from judgecal.store import Store  # noqa: PLC0415
+
+                self._store = Store()
+            return self._store
+
+    def pool(self) -> GraderPool:
+        store = self.store()
+        with self._lock:
+            if self._pool is None:
+                self._pool = GraderPool(
+                    store, api_base=self.api_base, api_key=self.api_key, limits=self.limits
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Shutdown: jobs, graders, and the store if the service opened it. The app can start
+        again afterwards (a fresh job runner; jobs of the previous run are gone)."""
+        jobs, self.jobs = self.jobs, JobRunner(max_queued=self.max_queued_jobs)
+        jobs.close()
+        with self._lock:
+            pool, self._pool = self._pool, None
+            store = self._store if self._own_store else None
+            if self._own_store:
+                self._store = None
+        if pool is not None:
+            pool.close()
+        if store is not None:
+            store.close()
+
+
+# -- lookups by name (never by path: a client cannot make the server read a file it names) --------
+
+
+def _rubric_path(name: str) -> Path:
+    from judgecal.rubric import list_rubrics  # noqa: PLC0415
+
+    known = list_rubrics()
+    if name not in known:
+        raise NotFoundError(
+            f"no rubric named {name!r}; known rubrics: {', '.join(sorted(known)) or '(none)'}"
+        )
+    return known[name]
+
+
+def _rubric(name: str) -> Rubric:
+    from judgecal.rubric import load_rubric  # noqa: PLC0415
+
+    return load_rubric(_rubric_path(name))
+
+
+def _gold_path(name: str) -> Path:
+    from judgecal.gold import list_gold  # noqa: PLC0415
+
+    known = list_gold()
+    if name not in known:
+        raise NotFoundError(
+            f"no gold set named {name!r}; known gold sets: {', '.join(sorted(known)) or '(none)'}"
+        )
+    return known[name]
+
+
+def _policy_path(name: str, folder: Path | None) -> Path:
+    if folder is None:
+        raise NotFoundError(
+            f"no policy named {name!r}: this server has no policy folder (`judgecal serve --policies DIR`); "
+            "leave `policy` out for the bundled default"
+        )
+    known = {p.stem: p for p in sorted(folder.glob("*.y*ml")) if p.suffix in (".yaml", ".yml")}
+    if name not in known:
+        raise NotFoundError(
+            f"no policy named {name!r} in {folder}; policies: {', '.join(sorted(known)) or '(none)'}"
+        )
+    return known[name]
+
+
+def _status(cert: Certificate, rubric: Rubric | None) -> tuple[str, str]:
+    """A record's status as grading sees it: the rubric is the one its name loads now."""
+    from judgecal.approval import current_hashes  # noqa: PLC0415
+
+    if cert.revoked_at is not None or not cert.approved:
+        return cert.status({})
+    current = current_hashes(cert)
+    if rubric is not None:
+        current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
+    else:  # the rubric no longer loads by its name: nothing could be graded with it
+        current.pop("rubric", None)
+        current.pop("template", None)
+    return cert.status(current)
+
+
+def _changed(cert: Certificate, rubric: Rubric) -> list[str]:
+    from judgecal.approval import current_hashes  # noqa: PLC0415
+    from judgecal.approval.certificate import HASH_KEYS  # noqa: PLC0415
+
+    current = current_hashes(cert)
+    current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
+    return [k for k in HASH_KEYS if current.get(k) != cert.hashes.get(k)]
+
+
+def _summary(cert: Certificate, status: tuple[str, str]) -> ApprovalSummary:
+    return ApprovalSummary(
+        id=cert.id,
+        created_at=cert.created_at,
+        rubric=cert.rubric,
+        gold=cert.gold,
+        model=cert.model,
+        model_version=cert.model_version,
+        tier=cert.decision.tier,
+        status=status[0],  # type: ignore[arg-type]
+        status_reason=status[1],
+    )
+
+
+def _not_approved(rubric: Rubric, judge: str | None, looked: list[tuple[Certificate, str, str]]) -> ApiError:
+    who = f"rubric {rubric.name!r}" + (f" and judge {judge!r}" if judge else "")
+    details: dict[str, Any] = {"rubric": rubric.name, "judge": judge}
+    if not looked:
+        details["status"] = "none"
+        return ApiError(
+            409,
+            "not_approved",
+            f"no approval record for {who}: validate a judge first (POST /v1/validations, or "
+            f"`judgecal validate {rubric.name} --judge MODEL`)",
+            details=details,
+        )
+    newest, status, why = looked[0]
+    details.update(
+        status=status,
+        certificate_id=newest.id,
+        model=newest.model,
+        tier=newest.decision.tier,
+        reason=why,
+        records=[
+            {"id": c.id, "model": c.model, "tier": c.decision.tier, "status": s, "reason": w}
+            for c, s, w in looked[:10]
+        ],
+    )
+    if status == "stale":
+        details["changed"] = _changed(newest, rubric)
+    older = f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else ""
+    return ApiError(
+        409,
+        "not_approved",
+        f"no valid approval for {who}: the newest record {newest.id[:12]} ({newest.model}, "
+        f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}{older}",
+        details=details,
+    )
+
+
+# -- OpenAPI: descriptions for library models that document their fields with docstrings ---------
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """Field docstrings (the string under each annotated attribute) of ``cls`` and its bases."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if klass in (object, BaseModel) or not issubclass(klass, BaseModel):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, after in zip(body, body[1:], strict=False):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def _models_in(annotation: Any, seen: dict[str, type]) -> None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation.__name__ in seen:
+            return
+        seen[annotation.__name__] = annotation
+        for f in annotation.model_fields.values():
+            _models_in(f.annotation, seen)
+        return
+    for arg in typing.get_args(annotation):
+        _models_in(arg, seen)
+    if isinstance(annotation, types.UnionType):
+        for arg in annotation.__args__:
+            _models_in(arg, seen)
+
+
+def _describe(schema: dict[str, Any], roots: list[type]) -> None:
+    models: dict[str, type] = {}
+    for root in roots:
+        _models_in(root, models)
+    for name, component in schema.get("components", {}).get("schemas", {}).items():
+        cls = models.get(name.removesuffix("-Output").removesuffix("-Input"))
+        if cls is None:
+            continue
+        docs = _attribute_docs(cls)
+        for prop, spec in component.get("properties", {}).items():
+            if "description" not in spec and prop in docs:
+                spec["description"] = docs[prop]
+
+
+# -- the app ---------------------------------------------------------------------------------------
+
+
+def create_app(
+    *,
+    token: str | None,
+    store: Any = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS,
+    max_queued_jobs: int = DEFAULT_MAX_QUEUED_JOBS,
+    policy_dir: str | Path | None = None,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    limits: Limits | None = None,
+    sampling: Sampling | None = None,
+    validation_resamples: int = 2000,
+) -> FastAPI:
+    """The service as an ASGI app (run it with uvicorn, or ``judgecal serve``).
+
+    ``token``: the bearer token every endpoint but health requires; ``None`` turns
+    authentication off (``judgecal serve --no-auth``) — it must be passed explicitly.
+    ``store``: the verdict store (default: ``Store()``, opened on first use and closed on
+    shutdown). ``policy_dir``: a folder of policy YAML files that validation requests may name.
+    ``api_base``/``api_key``/``limits``: how graders and validations reach the judge;
+    ``sampling``: the sampling settings of judges validated through the service.
+    """
+    if token is not None and not token.strip():
+        raise ConfigError("the bearer token is empty: pass a real token, or token=None for no authentication")
+    if max_batch_items < 1:
+        raise ConfigError(f"max_batch_items must be at least 1, got {max_batch_items}")
+    service = _Service(
+        store=store,
+        max_batch_items=max_batch_items,
+        max_queued_jobs=max_queued_jobs,
+        policy_dir=Path(policy_dir) if policy_dir is not None else None,
+        api_base=api_base,
+        api_key=api_key,
+        limits=limits,
+        sampling=sampling,
+        validation_resamples=validation_resamples,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(service.close)
+
+    app = FastAPI(
+        title="judgecal",
+        version=__version__,
+        summary="Approved LLM judges over HTTP: grade, approval records, validations.",
+        description=(
+            "Grade with a judge only while it holds a valid approval; list judges and approval "
+            "records; validate a judge as a background job. Every endpoint but `/v1/health` needs "
+            '`Authorization: Bearer <token>`. Every error is `{"error": {"code", "message", '
+            '"details"}}`. Reference: docs/service.md.'
+        ),
+        lifespan=lifespan,
+        default_response_class=JSON,
+        redoc_url=None,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+
+    bearer = HTTPBearer(
+        auto_error=False,
+        scheme_name="bearer",
+        description="The server's token (`judgecal serve --token`, or JUDGECAL_SERVE_TOKEN).",
+    )
+    expected = token.encode("utf-8") if token is not None else None
+
+    async def authenticate(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if credentials is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "missing bearer token: send `Authorization: Bearer <token>`",
+                headers={"WWW-Authenticate": 'Bearer realm="judgecal"'},
+            )
+        assert expected is not None
+        if not hmac.compare_digest(credentials.credentials.encode("utf-8"), expected):
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the bearer token is not valid",
+                headers={"WWW-Authenticate": 'Bearer realm="judgecal", error="invalid_token"'},
+            )
+
+    public = APIRouter(prefix="/v1", tags=["service"])
+    v1 = APIRouter(
+        prefix="/v1",
+        dependencies=[Depends(authenticate)] if expected is not None else [],
+        responses=_errors(401) if expected is not None else {},
+    )
+
+    @public.get(
+        "/health",
+        response_model=HealthResponse,
+        summary="Liveness: version, and whether the database answers",
+        responses=_errors(503),
+    )
+    async def health() -> HealthResponse:
+        """No authentication. 200 when the database answers a query, 503 ``unavailable`` when not."""
+
+        def check() -> None:
+            from sqlalchemy import text  # noqa: PLC0415
+
+            with service.store().engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(check)
+        except Exception as exc:  # noqa: BLE001 - health reports, it does not crash
+            log.warning("health check: the database does not answer: %s", exc)
+            raise ApiError(
+                503,
+                "unavailable",
+                "the database does not answer",
+                details={"database": f"{type(exc).__name__}: {exc}"[:500]},
+            ) from None
+        return HealthResponse(version=__version__)
+
+    @v1.get(
+        "/judges",
+        response_model=JudgesResponse,
+        tags=["judges"],
+        summary="Rubrics and the judges approved for them now",
+        responses=_errors(500, 503),
+    )
+    async def judges() -> JudgesResponse:
+        """Every rubric on the server's search path with its approved judges: the approval
+        ``POST /v1/grade`` uses when no judge is named (``default``) and the newest valid approval
+        of each approved model. Status is computed now, exactly as grading would."""
+        return await run_in_threadpool(_judges)
+
+    def _judges() -> JudgesResponse:
+        from judgecal.rubric import list_rubrics, load_rubric  # noqa: PLC0415
+
+        store = service.store()
+        entries = []
+        for name, path in sorted(list_rubrics().items()):
+            try:
+                rubric = load_rubric(path)
+            except JudgecalError as exc:
+                entries.append(
+                    JudgeEntry(
+                        rubric=name,
+                        scale=None,
+                        inputs=[],
+                        default=None,
+                        approvals=[],
+                        reason=f"does not load: {exc}",
+                    )
+                )
+                continue
+            default, looked = find_approval(rubric, store=store)
+            approvals = []
+            models = dict.fromkeys(
+                c.model
+                for c in store.list_certificates(rubric=name, limit=500)
+                if c.approved and c.revoked_at is None
+            )
+            for model in models:
+                cert = default if default is not None and default.model == model else None
+                if cert is None:
+                    cert, _ = find_approval(rubric, judge=model, store=store)
+                if cert is not None:
+                    approvals.append(_summary(cert, _status(cert, rubric)))
+            reason = None
+            if default is None:
+                reason = _not_approved(rubric, None, looked).message
+            entries.append(
+                JudgeEntry(
+                    rubric=name,
+                    scale=rubric.scale.kind,
+                    inputs=list(rubric.inputs),
+                    default=None if default is None else _summary(default, _status(default, rubric)),
+                    approvals=approvals,
+                    reason=reason,
+                )
+            )
+        return JudgesResponse(judges=entries)
+
+    @v1.get(
+        "/approvals",
+        response_model=ApprovalsResponse,
+        tags=["approvals"],
+        summary="Approval records, newest first, with whether each applies now",
+        responses=_errors(422, 500, 503),
+    )
+    async def approvals(
+        rubric: Annotated[Name | None, Query(description="Only this rubric's records.")] = None,
+        judge: Annotated[ModelString | None, Query(description="Only this model string's records.")] = None,
+        limit: Annotated[int, Query(ge=1, le=500, description="Newest N records.")] = 50,
+    ) -> ApprovalsResponse:
+        """Records of every tier (a rejection is evidence too). ``status`` is computed against the
+        files as they are now, with the rubric that the record's rubric name loads."""
+
+        def run() -> ApprovalsResponse:
+            rubrics: dict[str, Rubric | None] = {}
+            out = []
+            for cert in service.store().list_certificates(rubric=rubric, model=judge, limit=limit):
+                if cert.rubric not in rubrics:
+                    try:
+                        rubrics[cert.rubric] = _rubric(cert.rubric)
+                    except JudgecalError:
+                        rubrics[cert.rubric] = None
+                out.append(_summary(cert, _status(cert, rubrics[cert.rubric])))
+            return ApprovalsResponse(approvals=out)
+
+        return await run_in_threadpool(run)
+
+    @v1.get(
+        "/approvals/{approval_id}",
+        response_model=ApprovalDetail,
+        tags=["approvals"],
+        summary="One approval record in full",
+        responses=_errors(404, 422, 500, 503),
+    )
+    async def approval(
+        approval_id: Annotated[
+            str, PathParam(pattern=r"^[0-9a-fA-F]{4,32}$", description="Record id or a unique prefix (≥ 4).")
+        ],
+    ) -> ApprovalDetail:
+        """The whole record: judge configuration, hashes, decision with every gate's figures, the
+        calibration and probe reports, cost and latency — and whether it applies now."""
+
+        def run() -> ApprovalDetail:
+            cert = service.store().get_certificate(approval_id.lower())
+            try:
+                rubric: Rubric | None = _rubric(cert.rubric)
+            except JudgecalError:
+                rubric = None
+            status, why = _status(cert, rubric)
+            return ApprovalDetail(status=status, status_reason=why, certificate=cert)  # type: ignore[arg-type]
+
+        return await run_in_threadpool(run)
+
+    @v1.post(
+        "/grade",
+        response_model=GradeResponse | BatchGradeResponse,
+        tags=["grade"],
+        summary="Grade with the rubric's approved judge",
+        responses=_errors(400, 404, 409, 413, 422, 500, 502, 503),
+    )
+    async def grade(body: GradeRequest) -> GradeResponse | BatchGradeResponse:
+        """Grades ``inputs`` (one item) or ``items`` (a batch, one run) with the judge of the
+        rubric's newest valid approval (or ``judge``'s). Refused with 409 ``not_approved`` when
+        there is none: no record, or the newest is stale (``details.changed`` names the hashes),
+        revoked, or was not approved (inconclusive or rejected). The approval is looked up on every
+        request, so a revoked or stale record stops being served at once."""
+        items = body.items if body.items is not None else [body.inputs or {}]
+        if len(items) > service.max_batch_items:
+            raise ApiError(
+                422,
+                "too_many_items",
+                f"{len(items)} items in one batch; this server grades at most {service.max_batch_items}",
+                details={"items": len(items), "max_batch_items": service.max_batch_items},
+            )
+        rubric = await run_in_threadpool(_rubric, body.rubric)
+        store = service.store()
+        cert, looked = await run_in_threadpool(lambda: find_approval(rubric, judge=body.judge, store=store))
+        if cert is None:
+            raise _not_approved(rubric, body.judge, looked)
+        pool = service.pool()
+        grader: Grader = await run_in_threadpool(pool.acquire, (rubric.name, body.judge), rubric, cert)
+        try:
+            verdicts = await grader.agrade_many(items)
+        finally:
+            await run_in_threadpool(pool.release, grader)
+        common = {"certificate_id": cert.id, "rubric": rubric.name, "model": grader.judge.model}
+        if body.items is None:
+            return GradeResponse(verdict=verdicts[0], **common)
+        return BatchGradeResponse(verdicts=verdicts, **common)
+
+    def _plan(req: ValidationRequest) -> Execute:
+        """Check what a validation names before queueing it (404/400 now, not a failed job)."""
+        from judgecal.approval import validate  # noqa: PLC0415
+        from judgecal.probes.base import available_probes  # noqa: PLC0415
+        from judgecal.rubric import load_rubric  # noqa: PLC0415
+
+        rubric_path = _rubric_path(req.rubric)
+        load_rubric(rubric_path)
+        gold_path = _gold_path(req.gold or req.rubric)
+        policy_path = None if req.policy is None else _policy_path(req.policy, service.policy_dir)
+        if req.probes:
+            available_probes(req.probes)
+        if req.judge.startswith("sim/"):
+            from judgecal.simulate import PRESETS  # noqa: PLC0415
+
+            if req.judge.removeprefix("sim/") not in PRESETS:
+                raise NotFoundError(
+                    f"no simulated judge preset {req.judge!r}; presets: "
+                    + ", ".join(f"sim/{p}" for p in sorted(PRESETS))
+                )
+        judge = JudgeConfig(model=req.judge, sampling=service.sampling)
+        store = service.store()
+
+        def execute(progress: Progress) -> JobResult:
+            result = validate(
+                str(rubric_path),
+                judge,
+                gold=str(gold_path),
+                policy=policy_path,
+                probes=req.probes,
+                store=store,
+                api_base=service.api_base,
+                api_key=service.api_key,
+                limits=service.limits,
+                progress=progress,
+                n_resamples=service.validation_resamples,
+            )
+            d, cert = result.decision, result.certificate
+            return JobResult(
+                tier=d.tier,
+                approved=d.approved,
+                reasons=list(d.reasons),
+                labels_needed=d.labels_needed,
+                certificate_id=cert.id,
+                calls=cert.calls,
+                cost=cert.cost,
+            )
+
+        return execute
+
+    @v1.post(
+        "/validations",
+        status_code=202,
+        response_model=ValidationAccepted,
+        tags=["validations"],
+        summary="Validate a judge (a background job)",
+        responses=_errors(400, 404, 413, 422, 429, 500, 503),
+    )
+    async def start_validation(body: ValidationRequest, response: Response) -> ValidationAccepted:
+        """Queues ``judgecal validate``: grade the gold set's test split, calibrate, run the gated
+        probes, decide, store an approval record. Names are checked first (404 for an unknown
+        rubric, gold set, policy, probe or simulated preset). One validation runs at a time; when
+        the queue is full the answer is 429 ``queue_full``. Poll ``poll`` for the outcome."""
+        execute = await run_in_threadpool(_plan, body)
+        try:
+            job = service.jobs.submit(body, execute)
+        except QueueFull as exc:
+            raise ApiError(
+                429,
+                "queue_full",
+                f"{exc}; poll the running validations and try again later",
+                details={"queued": exc.queued, "max_queued": exc.max_queued},
+            ) from None
+        poll = f"/v1/validations/{job.job_id}"
+        response.headers["Location"] = poll
+        return ValidationAccepted(job_id=job.job_id, poll=poll)
+
+    @v1.get(
+        "/validations",
+        response_model=JobsResponse,
+        tags=["validations"],
+        summary="Validation jobs of this server process",
+        responses=_errors(500),
+    )
+    async def list_validations() -> JobsResponse:
+        """Newest first. Jobs are kept in memory while the server runs; their approval records are
+        stored for good (``GET /v1/approvals``)."""
+        return JobsResponse(jobs=service.jobs.jobs())
+
+    @v1.get(
+        "/validations/{job_id}",
+        response_model=JobStatus,
+        tags=["validations"],
+        summary="A validation job: status, progress, decision or error",
+        responses=_errors(404, 422, 500),
+    )
+    async def get_validation(
+        job_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="The job id.")],
+    ) -> JobStatus:
+        """``queued`` (with its place in the queue), ``running`` (with progress), ``succeeded``
+        (``result``: tier, reasons, certificate id — whatever the tier) or ``failed`` (``error``:
+        the message, never a traceback)."""
+        job = service.jobs.get(job_id)
+        if job is None:
+            raise ApiError(
+                404,
+                "not_found",
+                f"no validation job {job_id}: jobs are kept while this server process runs "
+                "(their approval records are in GET /v1/approvals)",
+            )
+        return job
+
+    app.include_router(public)
+    app.include_router(v1)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            _describe(
+                schema,
+                [
+                    GradeResponse,
+                    BatchGradeResponse,
+                    ApprovalDetail,
+                    JudgesResponse,
+                    ApprovalsResponse,
+                    JobsResponse,
+                    ValidationRequest,
+                    GradeRequest,
+                ],
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
