@@ -1,0 +1,160 @@
+"""pytest plugin: a rubric's approved judge as a grader in a test suite (``judgecal[pytest]``).
+
+Registered on the ``pytest11`` entry point, so pytest loads it wherever judgecal is installed.
+Loading it imports only pytest: judgecal's grading machinery (and litellm) is imported the
+first time a test asks for a grader, and a session that never does is unaffected.
+
+::
+
+    from judgecal.adapters.pytest_plugin import assert_passes
+
+    def test_refund_reply(judgecal_grader):
+        grader = judgecal_grader("support-billing")      # the newest valid approval, or the test fails
+        verdict = grader.grade({"input": QUESTION, "output": my_bot(QUESTION)})
+        assert_passes(verdict)                           # AssertionError with the judge's reasons
+
+- ``judgecal_grader`` (session scope) is a factory: ``judgecal_grader(rubric, judge=None)``
+  returns a :class:`~judgecal.approval.Grader`, one per (rubric, judge) for the session, closed
+  when the session ends. Without a valid approval the *test fails* with judgecal's reason
+  (none, rejected, revoked, stale) — it is never skipped, because a suite that silently stops
+  grading looks exactly like one that passes.
+- ``--judgecal-allow-unapproved`` (with ``--judgecal-judge MODEL``) uses a judge without
+  approval. It is a command-line flag only, not an ini setting, so the bypass cannot sit
+  unnoticed in a config file; the terminal summary names every grader used and says which ran
+  without approval.
+- ``--judgecal-judge MODEL`` (ini ``judgecal_judge``) picks that model's approval.
+- :func:`assert_passes`: a failing verdict is an ``AssertionError``; an ``invalid`` or ``error``
+  verdict fails the test with its own message (it is not a pass, and not the output's fault).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from judgecal.approval import Grader, GraderVerdict
+
+__all__ = ["GraderFactory", "assert_passes"]
+
+_USED = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("judgecal", "judgecal graders (docs/adapters.md)")
+    group.addoption(
+        "--judgecal-judge",
+        metavar="MODEL",
+        default=None,
+        help="judge model for the judgecal_grader fixture: picks that model's approval, and is the "
+        "judge used with --judgecal-allow-unapproved (ini: judgecal_judge)",
+    )
+    group.addoption(
+        "--judgecal-allow-unapproved",
+        action="store_true",
+        default=False,
+        help="let judgecal_grader use a judge without a valid approval (needs a judge); "
+        "the summary says which graders ran without approval",
+    )
+    parser.addini("judgecal_judge", "default for --judgecal-judge", default="")
+
+
+class GraderFactory:
+    """``factory(rubric, judge=None) -> Grader``: what the ``judgecal_grader`` fixture yields."""
+
+    def __init__(self, *, judge: str | None, allow_unapproved: bool, used: list[str]):
+        self.judge = judge
+        self.allow_unapproved = allow_unapproved
+        self._used = used
+        self._graders: dict[tuple[str, str | None], Grader] = {}
+
+    def __call__(self, rubric: str, *, judge: str | None = None) -> Grader:
+        """The grader for ``rubric`` (and ``judge``, else the session's ``--judgecal-judge``).
+
+        Fails the calling test, with judgecal's reason, when there is no valid approval."""
+        __tracebackhide__ = True
+        key = (rubric, judge or self.judge)
+        if key not in self._graders:
+            from judgecal.approval import load_grader  # noqa: PLC0415
+            from judgecal.errors import JudgecalError, NotApprovedError  # noqa: PLC0415
+
+            try:
+                grader = load_grader(rubric, judge=key[1], allow_unapproved=self.allow_unapproved)
+            except NotApprovedError as exc:
+                pytest.fail(f"judgecal refused to grade with {rubric!r}: {exc}", pytrace=False)
+            except JudgecalError as exc:
+                pytest.fail(f"judgecal could not load a grader for {rubric!r}: {exc}", pytrace=False)
+            self._graders[key] = grader
+            self._used.append(_describe(grader))
+        return self._graders[key]
+
+    def close(self) -> None:
+        """Close every grader handed out (stops simulated judges)."""
+        for grader in self._graders.values():
+            grader.close()
+        self._graders.clear()
+
+
+def _describe(grader: Grader) -> str:
+    cert = grader.certificate
+    if cert is None:
+        return (
+            f"{grader.rubric.name}: judge {grader.judge.model} WITHOUT approval (--judgecal-allow-unapproved)"
+        )
+    return (
+        f"{grader.rubric.name}: judge {cert.model}, approval {cert.id[:12]} "
+        f"({cert.decision.tier}, {cert.created_at:%Y-%m-%d})"
+    )
+
+
+@pytest.fixture(scope="session")
+def judgecal_grader(pytestconfig: pytest.Config) -> Iterator[GraderFactory]:
+    """Factory of approved graders: ``judgecal_grader("support-billing").grade({...})``."""
+    judge = pytestconfig.getoption("judgecal_judge") or pytestconfig.getini("judgecal_judge") or None
+    factory = GraderFactory(
+        judge=judge,
+        allow_unapproved=bool(pytestconfig.getoption("judgecal_allow_unapproved")),
+        used=pytestconfig.stash.setdefault(_USED, []),
+    )
+    yield factory
+    factory.close()
+
+
+def assert_passes(verdict: GraderVerdict) -> GraderVerdict:
+    """Return ``verdict`` if it passed; otherwise fail the test saying why.
+
+    A failed verdict raises ``AssertionError`` with the label, failure modes and the judge's
+    reasoning; an ``invalid`` or ``error`` verdict fails the test with a message of its own
+    (the judge gave no usable answer: never a pass). A pairwise verdict has no pass/fail
+    (``TypeError``): compare ``verdict.label``.
+    """
+    __tracebackhide__ = True
+    if verdict.status != "ok":
+        pytest.fail(
+            f"judgecal: the judge {verdict.model} gave no usable verdict ({verdict.status}: "
+            f"{verdict.error or 'no detail'}); an {verdict.status} verdict is never a pass",
+            pytrace=False,
+        )
+    if verdict.passed is None:
+        raise TypeError(
+            f"rubric {verdict.rubric!r} has no pass/fail (its verdict is {verdict.label!r}); "
+            "compare verdict.label instead"
+        )
+    if not verdict.passed:
+        approval = f"approval {verdict.certificate_id[:12]}" if verdict.certificate_id else "no approval"
+        modes = ", ".join(verdict.failure_modes) or "none cited"
+        raise AssertionError(
+            f"judge {verdict.model} ({approval}) graded the output {verdict.label!r} under "
+            f"{verdict.rubric!r}; failure modes: {modes}; reasoning: {verdict.reasoning or '-'}"
+        )
+    return verdict
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    used = config.stash.get(_USED, [])
+    if used:
+        terminalreporter.section("judgecal graders")
+        for line in used:
+            terminalreporter.write_line(line)
