@@ -297,8 +297,14 @@ def open_completer(
 
     ``sim/<preset>`` starts the bundled simulated judge (preset from
     :data:`judgecal.simulate.PRESETS`) on a free loopback port, tells it about ``sim_items``
-    and reaches it through litellm as ``openai/<preset>``. Anything else goes to litellm as is.
+    and reaches it through litellm as ``openai/<preset>``. ``local/<name>`` loads a local GGUF
+    model into llama.cpp on this machine (once per process; :mod:`judgecal.local`) and reaches it
+    the same way; ``api_base`` does not apply to it. Anything else goes to litellm as is.
     """
+    if model.startswith("local/"):
+        from judgecal.local import open_local  # noqa: PLC0415 - needs the optional local extra
+
+        return OpenedCompleter(open_local(model.removeprefix("local/")))
     if model.startswith("sim/"):
         from judgecal import simulate  # noqa: PLC0415
 
@@ -316,6 +322,6 @@ def open_completer(
     if "/" not in model and not api_base:
         raise ProviderError(
             f"model {model!r} has no provider prefix; use litellm's form, e.g. openai/gpt-4o-mini, "
-            "anthropic/claude-3-5-haiku-latest, ollama/llama3.1, or sim/accurate"
+            "anthropic/claude-3-5-haiku-latest, ollama/llama3.1, local/smollm2 or sim/accurate"
         )
     return OpenedCompleter(LiteLLMCompleter(model, api_base=api_base, api_key=api_key))

@@ -17,9 +17,11 @@ from judgecal.cli.approvals import approvals_app
 from judgecal.cli.calibrate import calibrate_command
 from judgecal.cli.compare import compare_command
 from judgecal.cli.grade import grade_command
+from judgecal.cli.models import models_app
 from judgecal.cli.probe import probe_command
 from judgecal.cli.rubrics import rubrics_app
 from judgecal.cli.runs import runs_app
+from judgecal.cli.serve import serve_command
 from judgecal.cli.simulate import simulate_app
 from judgecal.cli.validate import validate_command
 
@@ -55,7 +57,9 @@ app.command("grade")(grade_command)
 app.command("calibrate")(calibrate_command)
 app.command("probe")(probe_command)
 app.command("compare")(compare_command)
+app.command("serve")(serve_command)
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
 app.add_typer(rubrics_app, name="rubrics")
 app.add_typer(simulate_app, name="simulate")
