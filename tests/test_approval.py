@@ -237,6 +237,33 @@ def test_lenient_simulated_judge_ends_rejected_by_g3(approved_support) -> None: 
     assert result.exit_code == 1
 
 
+def test_probes_are_not_run_once_calibration_has_rejected_the_judge(approved_support) -> None:  # type: ignore[no-untyped-def]
+    gold = approved_support.gold_path
+    rejected = validate("support-billing", "sim/noisy", gold=gold, n_resamples=300)
+    n_test = rejected.calibration.counts["with_majority"]
+    assert rejected.decision.tier == "rejected"
+    assert rejected.certificate.calls == n_test  # the test split, and not one probe variant
+    assert rejected.probes is not None and rejected.probes.results == [] and rejected.probes.calls == 0
+    g2 = next(g for g in rejected.decision.gates if g.gate == "G2")
+    assert g2.status == "fail"
+    probe_gates = [g for g in rejected.decision.gates if g.gate in ("G5", "G6")]
+    assert probe_gates and all(g.status == "skipped" and "G2" in g.reason for g in probe_gates)
+    assert any(r.startswith("bias probes and resample stability not run") for r in rejected.decision.reasons)
+
+    forced = validate(
+        "support-billing",
+        "sim/noisy",
+        gold=gold,
+        probes=["verbosity"],
+        n_resamples=300,
+        probes_after_rejection=True,
+    )
+    assert forced.decision.tier == "rejected"
+    assert [r.probe for r in forced.probes.results] == ["verbosity", "resample_consistency"]  # type: ignore[union-attr]
+    assert forced.certificate.calls > 0 and forced.probes.calls > 0  # type: ignore[union-attr]
+    assert not any("not run" in g.reason for g in forced.decision.gates)
+
+
 def test_one_character_of_the_rubric_makes_the_approval_stale(tmp_path: Path, approved_support) -> None:  # type: ignore[no-untyped-def]
     rubric_dir = tmp_path / "support-billing"
     shutil.copytree(ROOT / "rubrics" / "support-billing", rubric_dir)

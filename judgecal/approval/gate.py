@@ -417,6 +417,11 @@ def _g5(policy: Policy, probes: ProbeReport | None, n_test: int) -> tuple[list[G
     for name in gated:
         r = by_name.get(name)
         title = f"bias probe: {name}"
+        if r is None and probes is not None and probes.not_run:
+            out.append(
+                GateResult(gate="G5", name=title, status="skipped", reason=f"not run: {probes.not_run}")
+            )
+            continue
         if r is None:
             out.append(
                 GateResult(gate="G5", name=title, status="inconclusive", reason=f"probe {name} was not run")
@@ -488,6 +493,8 @@ def _g6(policy: Policy, probes: ProbeReport | None, judge: JudgeConfig | None) -
             ),
         )
     r = {x.probe: x for x in probes.results}.get("resample_consistency") if probes else None
+    if r is None and probes is not None and probes.not_run:
+        return GateResult(gate="G6", name=name, status="skipped", reason=f"not measured: {probes.not_run}")
     if r is None:
         return GateResult(
             gate="G6", name=name, status="inconclusive", reason="resample consistency was not measured"
@@ -556,6 +563,8 @@ def decide(
         tier = "rejected"
     shown = gates if tier == "approved" else [g for g in gates if g.status not in ("pass", "skipped")]
     reasons = [f"{g.gate} {g.status} ({g.name}): {g.reason}" for g in shown]
+    if probes is not None and probes.not_run:
+        reasons.append(f"bias probes and resample stability not run: {probes.not_run}")
     if no_correction:
         reasons.append(
             f"approval with correction needs pass/fail verdicts to correct ({report.scale} rubric without a "

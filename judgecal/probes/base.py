@@ -90,6 +90,9 @@ class ProbeReport(BaseModel):
     """One result per probe, in the order run."""
     calls: int
     """Provider requests made by all probes together."""
+    not_run: str | None = None
+    """Why no probe was run, when none was on purpose (a validation whose calibration gates had
+    already rejected the judge: no probe result could change that decision)."""
 
     @property
     def passed(self) -> bool:
