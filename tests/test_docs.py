@@ -41,7 +41,9 @@ def test_readme_quick_start_is_what_ci_runs():
         text=True,
     ).stdout.splitlines()
     assert len(out) == 2
-    assert out[0].startswith("pip install -e . && judgecal ")
+    install, model, job = out[0].split(" && ")
+    assert (install, model) == ('pip install -e ".[local]"', "judgecal models install smollm2")
+    assert job.startswith("judgecal validate ") and "--judge local/smollm2" in job
     assert out[1] == 'pip install -e ".[dev]" && pytest'
 
 
