@@ -19,6 +19,7 @@ from judgecal.cli.compare import compare_command
 from judgecal.cli.grade import grade_command
 from judgecal.cli.models import models_app
 from judgecal.cli.probe import probe_command
+from judgecal.cli.report import report_command
 from judgecal.cli.rubrics import rubrics_app
 from judgecal.cli.runs import runs_app
 from judgecal.cli.serve import serve_command
@@ -57,6 +58,7 @@ app.command("grade")(grade_command)
 app.command("calibrate")(calibrate_command)
 app.command("probe")(probe_command)
 app.command("compare")(compare_command)
+app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(models_app, name="models")

@@ -75,6 +75,11 @@ def calibrate_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON report to this file."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the HTML report (one offline file)."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Also write the Markdown summary (for a pull-request comment)."
+    ),
+    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
 ) -> None:
     """Agreement with human gold labels: chance-corrected statistics with intervals, the human
     ceiling, the alternative annotator test, the corrected pass rate, score calibration, slices."""
@@ -83,6 +88,7 @@ def calibrate_command(
     from judgecal.calibrate.report import build_report
     from judgecal.errors import ConfigError, NotFoundError
 
+    stored: Any = None
     if judgments is not None and verdicts is not None:
         raise ConfigError("give --judgments or --verdicts, not both")
     if judgments is not None:
@@ -126,7 +132,7 @@ def calibrate_command(
     else:
         from judgecal.store import Store
 
-        store = Store()
+        store = stored = Store()
         if run_id is None:
             runs = store.list_runs(limit=1, kind="grade")
             if not runs:
@@ -153,6 +159,15 @@ def calibrate_command(
         out.print_json(payload)
     else:
         render(report)
+    from judgecal.cli.report import write_reports
+    from judgecal.report.model import from_calibration
+
+    write_reports(
+        lambda: from_calibration(inp, report, store=stored),
+        html=html,
+        markdown=markdown,
+        json_file=report_json,
+    )
 
 
 def _fmt(est: Any, pct: bool = False) -> str:

@@ -91,6 +91,11 @@ def compare_command(
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the comparison (JSON) here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the HTML report (one offline file)."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Also write the Markdown summary (for a pull-request comment)."
+    ),
+    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
 ) -> None:
     """Grade two or more judges on the same gold items, show them side by side, and answer "can
     B replace A?" for every pair: a paired non-inferiority test on agreement with the humans
@@ -163,6 +168,13 @@ def compare_command(
         out.print_json(json.dumps(data))
     else:
         render(result)
+    from judgecal.cli.report import write_reports
+    from judgecal.report.model import from_comparison
+    from judgecal.store import Store
+
+    write_reports(
+        lambda: from_comparison(Store(), result), html=html, markdown=markdown, json_file=report_json
+    )
 
 
 def _est(e: Any, pct: bool = False) -> str:

@@ -82,6 +82,11 @@ def validate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the HTML report (one offline file)."),
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Also write the Markdown summary (for a pull-request comment)."
+    ),
+    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
 ) -> None:
     """Decide whether a judge may be trusted: grade the gold set's test split, calibrate against
     the human labels, run the gated bias probes, apply the approval policy, and store an approval
@@ -162,6 +167,13 @@ def validate_command(
         out.print_json(json.dumps(record))
     else:
         render(result.certificate)
+    from judgecal.cli.report import write_reports
+    from judgecal.report.model import from_validation
+    from judgecal.store import Store
+
+    write_reports(
+        lambda: from_validation(Store(), result), html=html, markdown=markdown, json_file=report_json
+    )
     raise typer.Exit(result.exit_code)
 
 
