@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from judgecal.cli._common import SplitName, boundary, out
+from judgecal.cli._judging import html_option, markdown_option, report_json_option
 
 
 class OrderName(str, Enum):
@@ -75,11 +76,9 @@ def calibrate_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON report to this file."),
-    html: Path | None = typer.Option(None, "--html", help="Also write the HTML report (one offline file)."),
-    markdown: Path | None = typer.Option(
-        None, "--markdown", help="Also write the Markdown summary (for a pull-request comment)."
-    ),
-    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
+    html: Path | None = html_option(),
+    markdown: Path | None = markdown_option(),
+    report_json: Path | None = report_json_option(),
 ) -> None:
     """Agreement with human gold labels: chance-corrected statistics with intervals, the human
     ceiling, the alternative annotator test, the corrected pass rate, score calibration, slices."""

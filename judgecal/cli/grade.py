@@ -3,88 +3,53 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 
 import typer
 
 from judgecal.cli._common import SplitName, boundary, err, fmt_cost, fmt_ms, out
-
-
-class OrdersName(str, Enum):
-    ab = "ab"
-    both = "both"
-
-
-class AggName(str, Enum):
-    majority = "majority"
-    median = "median"
-    mean = "mean"
+from judgecal.cli._judging import (
+    AggName,
+    OrdersName,
+    aggregation_option,
+    api_base_option,
+    concurrency_option,
+    gold_option,
+    judge_option,
+    max_calls_option,
+    max_cost_option,
+    max_retries_option,
+    max_tokens_option,
+    orders_option,
+    samples_option,
+    sampling,
+    temperature_option,
+    timeout_option,
+)
+from judgecal.cli._judging import limits as call_limits
 
 
 @boundary
 def grade_command(
     rubric: str = typer.Argument(..., help="Rubric name (from rubrics/) or path to a rubric folder."),
-    judge: str | None = typer.Option(
-        None,
-        "--judge",
-        "-j",
-        envvar="JUDGECAL_JUDGE",
-        help="litellm model string (openai/gpt-4o-mini, ollama/llama3.1, ...) or sim/<preset>.",
-    ),
-    gold: str | None = typer.Option(
-        None, "--gold", "-g", help="Gold set name or .jsonl path (default: the rubric's name)."
-    ),
+    judge: str | None = judge_option(),
+    gold: str | None = gold_option(),
     input_file: Path | None = typer.Option(
         None, "--input", help="Grade a .jsonl of items without human labels instead of a gold set."
     ),
     split: SplitName = typer.Option(SplitName.all, "--split", help="Which split of the gold set."),
-    samples: int = typer.Option(1, "--samples", min=1, max=100, help="Samples per item."),
-    aggregation: AggName = typer.Option(AggName.majority, "--aggregation", help="How samples combine."),
-    orders: OrdersName = typer.Option(OrdersName.ab, "--orders", help="Pairwise: judge one or both orders."),
-    temperature: float | None = typer.Option(
-        None,
-        "--temperature",
-        min=0,
-        max=2,
-        envvar="JUDGECAL_TEMPERATURE",
-        help="Sampling temperature (default 0, or grade.temperature in judgecal.toml).",
-    ),
-    max_tokens: int | None = typer.Option(
-        None,
-        "--max-tokens",
-        min=1,
-        envvar="JUDGECAL_MAX_TOKENS",
-        help="Cap on the answer length (default 512).",
-    ),
+    samples: int = samples_option(),
+    aggregation: AggName = aggregation_option(),
+    orders: OrdersName = orders_option(),
+    temperature: float | None = temperature_option(),
+    max_tokens: int | None = max_tokens_option(),
     seed: int | None = typer.Option(None, "--seed", help="Base sampling seed sent to the provider."),
-    api_base: str | None = typer.Option(
-        None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL."
-    ),
-    concurrency: int | None = typer.Option(
-        None,
-        "--concurrency",
-        "-c",
-        min=1,
-        envvar="JUDGECAL_CONCURRENCY",
-        help="Calls in flight at once (default 8).",
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", min=0.001, envvar="JUDGECAL_TIMEOUT", help="Seconds per call (default 60)."
-    ),
-    max_retries: int | None = typer.Option(
-        None,
-        "--max-retries",
-        min=0,
-        envvar="JUDGECAL_MAX_RETRIES",
-        help="Retries per call on 429/5xx/timeouts/drops (default 6).",
-    ),
-    max_calls: int | None = typer.Option(
-        None, "--max-calls", min=0, help="Stop after this many provider requests."
-    ),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop after spending this many USD."
-    ),
+    api_base: str | None = api_base_option(),
+    concurrency: int | None = concurrency_option(),
+    timeout: float | None = timeout_option(),
+    max_retries: int | None = max_retries_option(),
+    max_calls: int | None = max_calls_option(),
+    max_cost: float | None = max_cost_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -95,7 +60,7 @@ def grade_command(
     """
     from judgecal.errors import ConfigError, ProviderError
     from judgecal.gold import find_gold, load_gold
-    from judgecal.judge import JudgeConfig, Limits, Sampling, grade
+    from judgecal.judge import JudgeConfig, grade
     from judgecal.rubric import find_rubric
     from judgecal.settings import load_config
     from judgecal.store import Store
@@ -116,19 +81,16 @@ def grade_command(
         gold_set = find_gold(gold or loaded_rubric.name, loaded_rubric)
     judge_cfg = JudgeConfig(
         model=model,
-        sampling=Sampling(
-            temperature=cfg.temperature if temperature is None else temperature,
-            max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
-            seed=seed,
-        ),
+        sampling=sampling(cfg, temperature=temperature, max_tokens=max_tokens, seed=seed),
         samples=samples,
         aggregation=aggregation.value,
         orders=orders.value,
     )
-    limits = Limits(
-        concurrency=concurrency or cfg.concurrency,
-        timeout=timeout or cfg.timeout,
-        max_retries=cfg.max_retries if max_retries is None else max_retries,
+    limits = call_limits(
+        cfg,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
     )

@@ -7,14 +7,20 @@ import json
 import typer
 
 from judgecal.cli._common import SplitName, boundary, err, out
+from judgecal.cli._judging import (
+    api_base_option,
+    concurrency_option,
+    judge_option,
+    max_retries_option,
+    timeout_option,
+)
+from judgecal.cli._judging import limits as call_limits
 
 
 @boundary
 def probe_command(
     rubric: str | None = typer.Argument(None, help="Rubric name or folder (not needed with --list)."),
-    judge: str | None = typer.Option(
-        None, "--judge", "-j", envvar="JUDGECAL_JUDGE", help="The judge's model string."
-    ),
+    judge: str | None = judge_option(),
     gold: str | None = typer.Option(None, "--gold", "-g", help="Gold set (default: the rubric's name)."),
     probe: list[str] = typer.Option(
         [], "--probe", "-p", help="Run only this probe (repeatable; default: all)."
@@ -27,11 +33,10 @@ def probe_command(
         "--family",
         help="The judge's model family for self-preference (default: inferred from the model string).",
     ),
-    api_base: str | None = typer.Option(
-        None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL."
-    ),
-    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Calls in flight at once."),
-    timeout: float = typer.Option(60.0, "--timeout", min=0.001, help="Seconds per call."),
+    api_base: str | None = api_base_option(),
+    concurrency: int | None = concurrency_option(),
+    timeout: float | None = timeout_option(),
+    max_retries: int | None = max_retries_option(),
     seed: int = typer.Option(0, "--seed", help="Seed for variants and bootstraps."),
     list_only: bool = typer.Option(False, "--list", help="List the registered probes and exit."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
@@ -59,10 +64,17 @@ def probe_command(
         return
     if rubric is None:
         raise ConfigError("name a rubric (or use --list)")
+    from judgecal.settings import load_config
+
+    cfg = load_config().grade
+    judge = judge or cfg.judge
     if not judge:
-        raise ConfigError("no judge given: pass --judge (e.g. --judge sim/position-biased)")
+        raise ConfigError(
+            "no judge given: pass --judge (e.g. --judge sim/position-biased), set JUDGECAL_JUDGE, or set "
+            "grade.judge in judgecal.toml"
+        )
     from judgecal.gold import find_gold
-    from judgecal.judge import JudgeConfig, Limits
+    from judgecal.judge import JudgeConfig
     from judgecal.probes import run_probes
     from judgecal.rubric import find_rubric
 
@@ -73,10 +85,10 @@ def probe_command(
             r,
             g,
             JudgeConfig(model=judge),
-            api_base=api_base,
+            api_base=api_base or cfg.api_base,
             names=probe or None,
             split=split.value,
-            limits=Limits(concurrency=concurrency, timeout=timeout),
+            limits=call_limits(cfg, concurrency=concurrency, timeout=timeout, max_retries=max_retries),
             judge_family=family,
             seed=seed,
         )

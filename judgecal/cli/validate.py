@@ -9,7 +9,28 @@ from typing import Any
 import typer
 
 from judgecal.cli._common import boundary, err, fmt_cost, fmt_ms, out
-from judgecal.cli.grade import AggName, OrdersName
+from judgecal.cli._judging import (
+    AggName,
+    OrdersName,
+    aggregation_option,
+    api_base_option,
+    concurrency_option,
+    gold_option,
+    html_option,
+    judge_option,
+    markdown_option,
+    max_calls_option,
+    max_cost_option,
+    max_retries_option,
+    max_tokens_option,
+    orders_option,
+    report_json_option,
+    samples_option,
+    sampling,
+    temperature_option,
+    timeout_option,
+)
+from judgecal.cli._judging import limits as call_limits
 
 TIER_STYLE = {
     "approved": "bold green",
@@ -29,16 +50,8 @@ STATUS_STYLE = {
 @boundary
 def validate_command(
     rubric: str = typer.Argument(..., help="Rubric name (from rubrics/) or path to a rubric folder."),
-    judge: str | None = typer.Option(
-        None,
-        "--judge",
-        "-j",
-        envvar="JUDGECAL_JUDGE",
-        help="litellm model string (openai/gpt-4o-mini, ollama/llama3.1, ...) or sim/<preset>.",
-    ),
-    gold: str | None = typer.Option(
-        None, "--gold", "-g", help="Gold set name or .jsonl path (default: the rubric's name)."
-    ),
+    judge: str | None = judge_option(),
+    gold: str | None = gold_option(),
     policy: Path | None = typer.Option(
         None, "--policy", envvar="JUDGECAL_POLICY", help="Approval policy YAML (default: the bundled one)."
     ),
@@ -48,30 +61,17 @@ def validate_command(
     family: str | None = typer.Option(
         None, "--family", help="The judge's model family for self-preference (default: inferred)."
     ),
-    samples: int = typer.Option(1, "--samples", min=1, max=100, help="Samples per item."),
-    aggregation: AggName = typer.Option(AggName.majority, "--aggregation", help="How samples combine."),
-    orders: OrdersName = typer.Option(OrdersName.ab, "--orders", help="Pairwise: judge one or both orders."),
-    temperature: float | None = typer.Option(
-        None, "--temperature", min=0, max=2, envvar="JUDGECAL_TEMPERATURE", help="Sampling temperature."
-    ),
-    max_tokens: int | None = typer.Option(
-        None, "--max-tokens", min=1, envvar="JUDGECAL_MAX_TOKENS", help="Cap on the answer length."
-    ),
-    api_base: str | None = typer.Option(
-        None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL."
-    ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", min=1, envvar="JUDGECAL_CONCURRENCY", help="Calls in flight at once."
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", min=0.001, envvar="JUDGECAL_TIMEOUT", help="Seconds per call."
-    ),
-    max_calls: int | None = typer.Option(
-        None, "--max-calls", min=0, help="Stop after this many provider requests."
-    ),
-    max_cost: float | None = typer.Option(
-        None, "--max-cost", min=0, help="Stop after spending this many USD."
-    ),
+    samples: int = samples_option(),
+    aggregation: AggName = aggregation_option(),
+    orders: OrdersName = orders_option(),
+    temperature: float | None = temperature_option(),
+    max_tokens: int | None = max_tokens_option(),
+    api_base: str | None = api_base_option(),
+    concurrency: int | None = concurrency_option(),
+    timeout: float | None = timeout_option(),
+    max_retries: int | None = max_retries_option(),
+    max_calls: int | None = max_calls_option(),
+    max_cost: float | None = max_cost_option(),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed for probe variants and bootstraps."),
     all_probes: bool = typer.Option(
@@ -82,11 +82,9 @@ def validate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    html: Path | None = typer.Option(None, "--html", help="Also write the HTML report (one offline file)."),
-    markdown: Path | None = typer.Option(
-        None, "--markdown", help="Also write the Markdown summary (for a pull-request comment)."
-    ),
-    report_json: Path | None = typer.Option(None, "--report-json", help="Also write the report as JSON."),
+    html: Path | None = html_option(),
+    markdown: Path | None = markdown_option(),
+    report_json: Path | None = report_json_option(),
 ) -> None:
     """Decide whether a judge may be trusted: grade the gold set's test split, calibrate against
     the human labels, run the gated bias probes, apply the approval policy, and store an approval
@@ -98,7 +96,7 @@ def validate_command(
     """
     from judgecal.approval import validate
     from judgecal.errors import ConfigError
-    from judgecal.judge import JudgeConfig, Limits, Sampling
+    from judgecal.judge import JudgeConfig
     from judgecal.settings import load_config
 
     cfg = load_config().grade
@@ -110,18 +108,16 @@ def validate_command(
         )
     judge_cfg = JudgeConfig(
         model=model,
-        sampling=Sampling(
-            temperature=cfg.temperature if temperature is None else temperature,
-            max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
-        ),
+        sampling=sampling(cfg, temperature=temperature, max_tokens=max_tokens),
         samples=samples,
         aggregation=aggregation.value,
         orders=orders.value,
     )
-    limits = Limits(
-        concurrency=concurrency or cfg.concurrency,
-        timeout=timeout or cfg.timeout,
-        max_retries=cfg.max_retries,
+    limits = call_limits(
+        cfg,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
     )
