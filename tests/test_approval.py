@@ -237,9 +237,9 @@ def test_lenient_simulated_judge_ends_rejected_by_g3(approved_support) -> None: 
     assert result.exit_code == 1
 
 
-def test_probes_are_not_run_once_calibration_has_rejected_the_judge(approved_support) -> None:  # type: ignore[no-untyped-def]
+def test_fail_fast_skips_the_probes_once_calibration_has_rejected_the_judge(approved_support) -> None:  # type: ignore[no-untyped-def]
     gold = approved_support.gold_path
-    rejected = validate("support-billing", "sim/noisy", gold=gold, n_resamples=300)
+    rejected = validate("support-billing", "sim/noisy", gold=gold, n_resamples=300, fail_fast=True)
     n_test = rejected.calibration.counts["with_majority"]
     assert rejected.decision.tier == "rejected"
     assert rejected.certificate.calls == n_test  # the test split, and not one probe variant
@@ -250,14 +250,8 @@ def test_probes_are_not_run_once_calibration_has_rejected_the_judge(approved_sup
     assert probe_gates and all(g.status == "skipped" and "G2" in g.reason for g in probe_gates)
     assert any(r.startswith("bias probes and resample stability not run") for r in rejected.decision.reasons)
 
-    forced = validate(
-        "support-billing",
-        "sim/noisy",
-        gold=gold,
-        probes=["verbosity"],
-        n_resamples=300,
-        probes_after_rejection=True,
-    )
+    # without it (the default) the probes run on a rejected judge too: their reasons add to the case
+    forced = validate("support-billing", "sim/noisy", gold=gold, probes=["verbosity"], n_resamples=300)
     assert forced.decision.tier == "rejected"
     assert [r.probe for r in forced.probes.results] == ["verbosity", "resample_consistency"]  # type: ignore[union-attr]
     assert forced.certificate.calls > 0 and forced.probes.calls > 0  # type: ignore[union-attr]

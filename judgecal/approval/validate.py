@@ -122,15 +122,15 @@ async def avalidate(
     judge_family: str | None = None,
     n_resamples: int = 2000,
     seed: int = 0,
-    probes_after_rejection: bool = False,
+    fail_fast: bool = False,
 ) -> ValidationResult:
     """Validate a judge configuration against a rubric's gold set and a policy.
 
-    The probes run only when they can still matter: when the calibration gates alone already
-    reject the judge (a failed gate stays failed whatever the probes find), they are not run and
-    the decision says so — unless ``probes_after_rejection``. On a judge that is rejected on its
-    agreement with the humans this saves most of the calls (on the bundled support-billing set,
-    ~1,080 of ~1,130; an hour of a CPU-bound local model).
+    ``fail_fast``: when the calibration gates alone already reject the judge (a failed gate stays
+    failed whatever the probes find), do not run the probes; the decision says so. It gives up the
+    probes' own reasons (a rejected judge may also be biased, and the bias may be what to fix) to
+    save most of the calls: on the bundled support-billing set ~1,080 of ~1,130, most of an hour
+    for a CPU-bound local model.
 
     ``probes`` replaces the policy's list of gated probes (the gate then reads only those);
     ``completer`` reaches the judge (default: resolve ``judge.model``, ``sim/...`` included);
@@ -182,13 +182,14 @@ async def avalidate(
             n_resamples=n_resamples,
             seed=seed,
         )
-        if not probes_after_rejection:
+        if fail_fast:
             before = decide(policy_, calibration, None, judge_)
             if before.tier == "rejected":
                 failed = [g.gate for g in before.gates if g.status == "fail"]
                 why = (
                     f"the calibration gates ({', '.join(failed)}) had already rejected the judge and no "
-                    "probe result could change that (run them with --all-probes, or `judgecal probe`)"
+                    "probe result could change that (--fail-fast; validate without it, or `judgecal probe`, "
+                    "runs them)"
                 )
                 report("probes", 0, 0)
                 return (

@@ -74,10 +74,11 @@ def validate_command(
     max_cost: float | None = max_cost_option(),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed for probe variants and bootstraps."),
-    all_probes: bool = typer.Option(
+    fail_fast: bool = typer.Option(
         False,
-        "--all-probes",
-        help="Run the probes even when the calibration gates have already rejected the judge.",
+        "--fail-fast",
+        help="Skip the bias probes once the calibration gates have rejected the judge (they could not "
+        "change the decision).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
@@ -88,8 +89,8 @@ def validate_command(
 ) -> None:
     """Decide whether a judge may be trusted: grade the gold set's test split, calibrate against
     the human labels, run the gated bias probes, apply the approval policy, and store an approval
-    record (for every outcome). The probes are skipped when the calibration gates have already
-    rejected the judge (--all-probes runs them anyway).
+    record (for every outcome). With --fail-fast the probes are skipped when the calibration gates
+    have already rejected the judge.
 
     Exit code 0 when approved (also with correction), 1 when inconclusive or rejected, 2 for bad
     input, 3 when the judge could not be reached.
@@ -130,7 +131,7 @@ def validate_command(
         "judge_family": family,
         "n_resamples": resamples,
         "seed": seed,
-        "probes_after_rejection": all_probes,
+        "fail_fast": fail_fast,
     }
     if quiet or as_json:
         result = validate(rubric, judge_cfg, **options)
