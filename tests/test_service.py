@@ -601,6 +601,31 @@ def test_a_validation_job_runs_in_the_background_and_its_record_is_listed(
     ]
 
 
+def test_a_fail_fast_validation_of_a_bad_judge_skips_the_probes(
+    make_client: Callable[..., TestClient], synthetic_gold_on_path: str
+) -> None:
+    client = make_client(validation_resamples=300)
+    body = {
+        "rubric": "support-billing",
+        "judge": "sim/noisy",
+        "gold": synthetic_gold_on_path,
+        "fail_fast": True,
+    }
+    r = client.post("/v1/validations", headers=AUTH, json=body)
+    assert r.status_code == 202, r.text
+    job = wait_for_job(client, r.json()["job_id"])
+    assert job["status"] == "succeeded", job
+    assert job["request"]["fail_fast"] is True
+    result = job["result"]
+    assert result["tier"] == "rejected"
+    assert any(
+        reason.startswith("bias probes and resample stability not run") for reason in result["reasons"]
+    )
+    record = client.get(f"/v1/approvals/{result['certificate_id']}", headers=AUTH).json()
+    probes = record["certificate"]["probes"]
+    assert probes["results"] == [] and "G2" in probes["not_run"]
+
+
 def test_a_failed_job_gives_the_message_not_a_traceback(
     make_client: Callable[..., TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

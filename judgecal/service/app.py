@@ -648,6 +648,7 @@ def create_app(
                 limits=service.limits,
                 progress=progress,
                 n_resamples=service.validation_resamples,
+                fail_fast=req.fail_fast,
             )
             d, cert = result.decision, result.certificate
             return JobResult(

@@ -201,6 +201,8 @@ class ValidationRequest(_Model):
     default: the bundled policy."""
     probes: list[Name] | None = Field(default=None, max_length=32)
     """Gate on these probes instead of the policy's list."""
+    fail_fast: bool = False
+    """Skip the probes once the calibration gates have rejected the judge (``--fail-fast``)."""
 
 
 class ValidationAccepted(_Model):
