@@ -38,7 +38,9 @@ import asyncio
 import dataclasses
 import math
 import statistics
+import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -163,8 +165,13 @@ class PairVerdict(_Model):
 
 
 class Comparison(_Model):
-    """Several judges on the same gold items, and every ordered pair's answer."""
+    """Several judges on the same gold items, and every ordered pair's answer. Stored in the
+    verdict store (``judgecal report ID`` renders a stored one)."""
 
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    """The comparison's id."""
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    """When it was made (UTC)."""
     rubric: str
     """The rubric."""
     gold: str
@@ -593,7 +600,7 @@ async def acompare_judges(
             )
         )
     report("comparing", 1, 1)
-    return Comparison(
+    comparison = Comparison(
         rubric=rubric_.name,
         gold=gold_.name,
         split=split,
@@ -608,6 +615,8 @@ async def acompare_judges(
         pairs=pairs,
         notes=notes,
     )
+    store.save_comparison(comparison)
+    return comparison
 
 
 def compare_judges(

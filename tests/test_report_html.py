@@ -287,7 +287,7 @@ def test_validate_writes_the_full_view_with_the_decisions_figures(tmp_path):
 
 def test_report_of_an_unknown_id_is_a_usage_error():
     result = runner.invoke(app, ["report", "ffffffffff"])
-    assert result.exit_code == 2 and "judgecal runs list" in result.stderr
+    assert result.exit_code == 2 and "judgecal report --list" in result.stderr
 
 
 def test_calibrate_and_compare_write_reports(tmp_path):
@@ -315,6 +315,32 @@ def test_calibrate_and_compare_write_reports(tmp_path):
         block = view.calibration.agreement["invalid_as_disagreement"]
         off = block.n - sum(block.confusion[i][i] for i in range(len(view.calibration.labels)))
         assert len(view.disagreements) == off
+
+
+def test_a_stored_comparison_is_listed_and_reported_later(tmp_path):
+    cmp = runner.invoke(
+        app,
+        ["compare", "support-billing", "-j", "sim/accurate", "-j", "sim/noisy", "-q", "--resamples", "200"],
+    )
+    assert cmp.exit_code == 0, cmp.output
+    from judgecal.store import Store
+
+    store = Store()
+    (stored,) = store.list_comparisons()
+    assert f"comparison {stored.id[:12]} stored" in cmp.stdout
+    assert store.get_comparison(stored.id[:8]) == stored
+    listed = runner.invoke(app, ["report", "--list"])
+    assert listed.exit_code == 0 and stored.id[:12] in listed.stdout and "comparison" in listed.stdout
+    assert "grading run" in listed.stdout  # each judge's grading run
+    html = tmp_path / "later.html"
+    again = runner.invoke(app, ["report", stored.id[:12], "--out", str(html)])
+    assert again.exit_code == 0, again.output
+    js = runner.invoke(app, ["report", stored.id[:12], "--format", "json"])
+    report = Report.model_validate_json(js.stdout)
+    assert report.kind == "comparison" and report.comparison == stored
+    page = html.read_text()
+    for p in stored.pairs:
+        assert escape(p.answer) in page
 
 
 def test_write_is_atomic_and_returns_the_size(tmp_path, report):

@@ -259,3 +259,7 @@ def render(result: Any) -> None:
         out.print(f"- {escape(p.answer)}", highlight=False)
     for note in result.notes:
         out.print(f"[dim]note:[/] {escape(note)}", highlight=False)
+    out.print(
+        f"comparison {result.id[:12]} stored: `judgecal report {result.id[:12]}` writes its HTML report",
+        highlight=False,
+    )

@@ -19,7 +19,9 @@ class FormatName(str, Enum):
 
 @boundary
 def report_command(
-    run_id: str = typer.Argument(..., help="A grading run id or an approval record id (or a unique prefix)."),
+    run_id: str | None = typer.Argument(
+        None, help="A grading run, approval record or comparison id (or a unique prefix)."
+    ),
     fmt: FormatName = typer.Option(
         FormatName.html, "--format", "-f", help="html, md (Markdown summary) or json."
     ),
@@ -34,23 +36,39 @@ def report_command(
     ),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="A grading run: bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="A grading run: bootstrap seed."),
+    list_only: bool = typer.Option(
+        False, "--list", help="List what can be reported: recent grading runs, approval records, comparisons."
+    ),
 ) -> None:
     """Write the report of a stored run: a grading run gets the calibration view; an approval record
-    (from `judgecal validate`) the full view with the decision and the probes. The HTML is one file
-    that opens offline. `judgecal compare` is not stored: use its --html/--markdown options.
+    (from `judgecal validate`) the full view with the decision and the probes; a comparison (from
+    `judgecal compare`) the judges side by side. The HTML is one file that opens offline.
     """
     from judgecal.errors import ConfigError, NotFoundError
     from judgecal.report import model
     from judgecal.store import Store
 
     store = Store()
-    cert, run = _lookup(store, run_id)
-    if cert is not None and run is not None:
+    if list_only:
+        _list(store)
+        return
+    if not run_id:
+        raise ConfigError("name a grading run, approval record or comparison id (`judgecal report --list`)")
+    cert, run, comparison = _lookup(store, run_id)
+    found = [x for x in (cert, run, comparison) if x is not None]
+    if len(found) > 1:
         raise NotFoundError(
-            f"{run_id!r} matches both run {run.id[:12]} and approval record {cert.id[:12]}: "
-            "give more characters"
+            f"{run_id!r} matches more than one of: "
+            + ", ".join(
+                f"{kind} {x.id[:12]}"
+                for kind, x in (("run", run), ("approval record", cert), ("comparison", comparison))
+                if x is not None
+            )
+            + ": give more characters"
         )
-    if cert is not None:
+    if comparison is not None:
+        report = model.from_comparison(store, comparison)
+    elif cert is not None:
         report = model.from_certificate(store, cert)
     elif run.kind != "grade":
         raise ConfigError(
@@ -61,28 +79,50 @@ def report_command(
         report = model.from_run(
             store, run.id, split=None if split is None else split.value, n_resamples=resamples, seed=seed
         )
-    subject = (cert or run).id
+    subject = (comparison or cert or run).id
     if out_file is None and fmt is FormatName.html:
         out_file = Path(f"judgecal-report-{subject[:12]}.html")
     emit(report, fmt.value, out_file)
 
 
-def _lookup(store: Any, ident: str) -> tuple[Any, Any]:
-    """(the approval record, the run) the id or prefix names; either may be None, not both."""
+def _lookup(store: Any, ident: str) -> tuple[Any, Any, Any]:
+    """(the approval record, the run, the comparison) the id or prefix names; not all None."""
     from judgecal.errors import NotFoundError
 
     found = []
-    for get in (store.get_certificate, store.get_run):
+    for get in (store.get_certificate, store.get_run, store.get_comparison):
         try:
             found.append(get(ident))
         except NotFoundError:
             found.append(None)
-    if found == [None, None]:
+    if found == [None, None, None]:
         raise NotFoundError(
-            f"{ident!r} matches no run and no approval record; `judgecal runs list` and "
-            "`judgecal approvals list` show them"
+            f"{ident!r} matches no run, approval record or comparison; `judgecal report --list` shows them"
         )
-    return found[0], found[1]
+    return found[0], found[1], found[2]
+
+
+def _list(store: Any, limit: int = 20) -> None:
+    """The newest grading runs, approval records and comparisons, newest first."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    rows = [
+        (r.created_at, "grading run", r.id, r.rubric_name, r.model)
+        for r in store.list_runs(limit=limit, kind="grade")
+    ]
+    rows += [
+        (c.created_at, f"approval ({c.decision.tier.replace('_', ' ')})", c.id, c.rubric, c.model)
+        for c in store.list_certificates(limit=limit)
+    ]
+    rows += [
+        (c.created_at, "comparison", c.id, c.rubric, " vs ".join(j.name for j in c.judges))
+        for c in store.list_comparisons(limit=limit)
+    ]
+    table = Table("id", "what", "created (UTC)", "rubric", "judge(s)")
+    for created, what, ident, rubric, judges in sorted(rows, key=lambda r: r[0], reverse=True)[:limit]:
+        table.add_row(ident[:12], what, f"{created:%Y-%m-%d %H:%M}", escape(rubric), escape(judges))
+    out.print(table)
 
 
 def emit(report: Any, fmt: str, path: Path | None) -> None:

@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 
 from judgecal.errors import NotFoundError, StoreError
 from judgecal.store import _migrate
-from judgecal.store.tables import ApprovalRow, CallRow, RunItemRow, RunRow
+from judgecal.store.tables import ApprovalRow, CallRow, ComparisonRow, RunItemRow, RunRow
 
-__all__ = ["ApprovalRow", "CallRow", "RunItemRow", "RunRow", "Store"]
+__all__ = ["ApprovalRow", "CallRow", "ComparisonRow", "RunItemRow", "RunRow", "Store"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -183,6 +183,45 @@ class Store:
 
         cert = Certificate.model_validate_json(row.record_json)
         return cert.model_copy(update={"revoked_at": row.revoked_at, "revoked_reason": row.revoked_reason})
+
+    def save_comparison(self, comparison: Any) -> None:
+        """Store a :class:`judgecal.compare.Comparison`."""
+        row = ComparisonRow(
+            id=comparison.id,
+            created_at=comparison.created_at,
+            rubric_name=comparison.rubric,
+            gold_name=comparison.gold,
+            split=comparison.split,
+            judges=", ".join(j.name for j in comparison.judges),
+            record_json=comparison.model_dump_json(),
+        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ComparisonRow).values(**row.model_dump()))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
+
+    def get_comparison(self, comparison_id: str) -> Any:
+        """A stored comparison by id or unique id prefix."""
+        from judgecal.compare import Comparison  # noqa: PLC0415
+
+        with Session(self.engine) as session:
+            stmt = select(ComparisonRow).where(ComparisonRow.id.startswith(comparison_id)).limit(2)  # type: ignore[attr-defined]
+            rows = session.exec(stmt).all()
+            if len(rows) != 1 or not comparison_id:
+                what = "is ambiguous" if len(rows) > 1 else "matches no comparison"
+                raise NotFoundError(f"id {comparison_id!r} {what}; `judgecal report --list` shows them")
+            return Comparison.model_validate_json(rows[0].record_json)
+
+    def list_comparisons(self, *, rubric: str | None = None, limit: int = 50) -> list[Any]:
+        """Stored comparisons, newest first."""
+        from judgecal.compare import Comparison  # noqa: PLC0415
+
+        stmt = select(ComparisonRow).order_by(ComparisonRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        if rubric:
+            stmt = stmt.where(ComparisonRow.rubric_name == rubric)
+        with Session(self.engine) as session:
+            return [Comparison.model_validate_json(r.record_json) for r in session.exec(stmt).all()]
 
     def get_certificate(self, cert_id: str) -> Any:
         """An approval record by id or unique id prefix."""

@@ -103,6 +103,22 @@ class RunItemRow(SQLModel, table=True):
     cached: bool = False
 
 
+class ComparisonRow(SQLModel, table=True):
+    """One ``judgecal compare``: the full :class:`judgecal.compare.Comparison` is ``record_json``;
+    its judges' verdicts are their own grading runs."""
+
+    __tablename__ = "comparisons"
+
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = Field(default_factory=_now, index=True)
+    rubric_name: str = Field(max_length=200, index=True)
+    gold_name: str = Field(max_length=200)
+    split: str = Field(max_length=8)
+    judges: str
+    """The judges' names, comma-separated, incumbent first."""
+    record_json: str
+
+
 class ApprovalRow(SQLModel, table=True):
     """One validation's approval record (certificate), whatever its tier: the evidence behind a
     decision. The full record is ``record_json``; the columns are what lists filter on."""
