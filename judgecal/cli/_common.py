@@ -44,6 +44,21 @@ def boundary(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def progress_bar(width: int) -> Any:
+    """A transient progress bar on stderr: the task's description (padded to ``width``), the bar,
+    done/total and the time elapsed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(f"{{task.description:<{width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 def fmt_cost(cost: float | None) -> str:
     return "unknown (model price not in litellm's cost map)" if cost is None else f"${cost:.4f}"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from judgecal.cli._common import SplitName, boundary, err, fmt_ms, out
+from judgecal.cli._common import SplitName, boundary, fmt_ms, out, progress_bar
 from judgecal.cli._judging import (
     AggName,
     OrdersName,
@@ -138,16 +138,7 @@ def compare_command(
     if quiet or as_json:
         result = compare_judges(rubric, gold, configs, **options)
     else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("{task.description:<32}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with progress_bar(32) as bar:
             task = bar.add_task("grading", total=None)
 
             def progress(stage: str, done: int, total: int) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from judgecal.cli._common import SplitName, boundary, err, fmt_cost, fmt_ms, out
+from judgecal.cli._common import SplitName, boundary, fmt_cost, fmt_ms, out, progress_bar
 from judgecal.cli._judging import (
     AggName,
     OrdersName,
@@ -106,17 +106,8 @@ def grade_command(
             api_base=api_base or cfg.api_base,
         )
     else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("grading"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("grade", total=None)
+        with progress_bar(7) as bar:
+            task = bar.add_task("grading", total=None)
 
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)

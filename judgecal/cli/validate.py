@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from judgecal.cli._common import boundary, err, fmt_cost, fmt_ms, out
+from judgecal.cli._common import boundary, fmt_cost, fmt_ms, out, progress_bar
 from judgecal.cli._judging import (
     AggName,
     OrdersName,
@@ -136,16 +136,7 @@ def validate_command(
     if quiet or as_json:
         result = validate(rubric, judge_cfg, **options)
     else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        with Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with progress_bar(28) as bar:
             task = bar.add_task("grading the test split", total=None)
 
             def progress(stage: str, done: int, total: int) -> None:

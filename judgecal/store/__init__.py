@@ -72,15 +72,19 @@ class Store:
     def finish_run(self, run_id: str, status: str, **values: Any) -> None:
         self.update_run(run_id, status=status, finished_at=datetime.now(UTC), **values)
 
-    def get_run(self, run_id: str) -> RunRow:
-        """A run by id or unique id prefix."""
+    def _by_prefix(self, table: Any, ident: str, noun: str, lister: str) -> Any:
+        """The one row of ``table`` whose id starts with ``ident`` (detached from its session)."""
         with Session(self.engine) as session:
-            rows = session.exec(select(RunRow).where(RunRow.id.startswith(run_id)).limit(2)).all()  # type: ignore[union-attr]
-            if len(rows) != 1:
-                what = "is ambiguous" if rows else "matches no run"
-                raise NotFoundError(f"run id {run_id!r} {what}; `judgecal runs list` shows the runs")
+            rows = session.exec(select(table).where(table.id.startswith(ident)).limit(2)).all()
+            if len(rows) != 1 or not ident:
+                what = "is ambiguous" if len(rows) > 1 else f"matches no {noun}"
+                raise NotFoundError(f"{noun} id {ident!r} {what}; `{lister}` shows them")
             session.expunge(rows[0])
             return rows[0]
+
+    def get_run(self, run_id: str) -> RunRow:
+        """A run by id or unique id prefix."""
+        return self._by_prefix(RunRow, run_id, "run", "judgecal runs list")  # type: ignore[no-any-return]
 
     def list_runs(
         self, *, limit: int = 20, rubric: str | None = None, kind: str | None = None
@@ -205,13 +209,8 @@ class Store:
         """A stored comparison by id or unique id prefix."""
         from judgecal.compare import Comparison  # noqa: PLC0415
 
-        with Session(self.engine) as session:
-            stmt = select(ComparisonRow).where(ComparisonRow.id.startswith(comparison_id)).limit(2)  # type: ignore[attr-defined]
-            rows = session.exec(stmt).all()
-            if len(rows) != 1 or not comparison_id:
-                what = "is ambiguous" if len(rows) > 1 else "matches no comparison"
-                raise NotFoundError(f"id {comparison_id!r} {what}; `judgecal report --list` shows them")
-            return Comparison.model_validate_json(rows[0].record_json)
+        row = self._by_prefix(ComparisonRow, comparison_id, "comparison", "judgecal report --list")
+        return Comparison.model_validate_json(row.record_json)
 
     def list_comparisons(self, *, rubric: str | None = None, limit: int = 50) -> list[Any]:
         """Stored comparisons, newest first."""
@@ -225,13 +224,9 @@ class Store:
 
     def get_certificate(self, cert_id: str) -> Any:
         """An approval record by id or unique id prefix."""
-        with Session(self.engine) as session:
-            stmt = select(ApprovalRow).where(ApprovalRow.id.startswith(cert_id)).limit(2)  # type: ignore[attr-defined]
-            rows = session.exec(stmt).all()
-            if len(rows) != 1 or not cert_id:
-                what = "is ambiguous" if len(rows) > 1 else "matches no approval record"
-                raise NotFoundError(f"id {cert_id!r} {what}; `judgecal approvals list` shows them")
-            return self._certificate(rows[0])
+        return self._certificate(
+            self._by_prefix(ApprovalRow, cert_id, "approval record", "judgecal approvals list")
+        )
 
     def list_certificates(
         self, *, rubric: str | None = None, model: str | None = None, limit: int = 50
