@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import statistics
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -361,18 +360,11 @@ def _names(judges: Sequence[JudgeConfig]) -> list[str]:
     return [m if models.count(m) == 1 else f"{m}#{i + 1}" for i, m in enumerate(models)]
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None}
-    if len(values) == 1:
-        return {"p50": round(values[0], 1), "p95": round(values[0], 1), "p99": round(values[0], 1)}
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": round(statistics.median(values), 1), "p95": round(q[94], 1), "p99": round(q[98], 1)}
-
-
 def _summary(
     name: str, judge: JudgeConfig, run: RunResult, report: CalibrationReport, left_out: int, kappa_key: str
 ) -> JudgeSummary:
+    from judgecal.judge import latency_percentiles  # noqa: PLC0415
+
     block = report.agreement["invalid_as_disagreement"]
     kappa = block.weighted_kappa["quadratic"] if kappa_key == "quadratic" else block.cohen_kappa
     answered = [v for v in run.verdicts if v.status in ("ok", "invalid") and not v.error]
@@ -394,7 +386,7 @@ def _summary(
         cost_now=run.cost,
         calls=run.n_calls,
         cached=run.n_cached,
-        latency_ms=_percentiles([v.latency_ms for v in answered if v.latency_ms is not None]),
+        latency_ms=latency_percentiles([v.latency_ms for v in answered if v.latency_ms is not None], 1),
         calibration=report,
     )
 

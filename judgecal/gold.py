@@ -19,7 +19,7 @@ from judgecal._yamlio import error_message, field_name
 from judgecal.errors import GoldError, NotFoundError
 from judgecal.rubric import Rubric
 
-__all__ = ["DEV_FRACTION", "GoldItem", "GoldSet", "find_gold", "list_gold", "load_gold"]
+__all__ = ["DEV_FRACTION", "GoldItem", "GoldSet", "find_gold", "gold_path", "list_gold", "load_gold"]
 
 DEV_FRACTION = 0.3
 """Share of every stratum that goes to the dev split."""
@@ -237,8 +237,13 @@ def find_gold(name_or_path: str, rubric: Rubric | None = None, *, require_labels
     p = Path(name_or_path)
     if p.is_file():
         return load_gold(p, rubric, require_labels=require_labels)
+    return load_gold(gold_path(name_or_path), rubric, require_labels=require_labels)
+
+
+def gold_path(name: str) -> Path:
+    """The file of the gold set named ``name`` on the search path (a name only, never a path)."""
     known = list_gold()
-    if name_or_path not in known:
+    if name not in known:
         names = ", ".join(sorted(known)) or "(none)"
-        raise NotFoundError(f"no gold set named {name_or_path!r}; known gold sets: {names}")
-    return load_gold(known[name_or_path], rubric, require_labels=require_labels)
+        raise NotFoundError(f"no gold set named {name!r}; known gold sets: {names}")
+    return known[name]

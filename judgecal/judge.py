@@ -228,13 +228,19 @@ def _seed_for(judge: JudgeConfig, sample_index: int) -> int | None:
     return sample_index if judge.samples > 1 else None
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
+def latency_percentiles(values: list[float], ndigits: int | None = None) -> dict[str, float | None]:
+    """p50/p95/p99 of latencies (inclusive quantiles; one value is all three; none gives None),
+    rounded to ``ndigits`` when given."""
     if not values:
         return {"p50": None, "p95": None, "p99": None}
     if len(values) == 1:
-        return {"p50": values[0], "p95": values[0], "p99": values[0]}
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": statistics.median(values), "p95": q[94], "p99": q[98]}
+        p50 = p95 = p99 = values[0]
+    else:
+        q = statistics.quantiles(values, n=100, method="inclusive")
+        p50, p95, p99 = statistics.median(values), q[94], q[98]
+    if ndigits is not None:
+        p50, p95, p99 = round(p50, ndigits), round(p95, ndigits), round(p99, ndigits)
+    return {"p50": p50, "p95": p95, "p99": p99}
 
 
 def _label_out(rubric: Rubric, label: str | int | None, order: Order) -> str | int | None:
@@ -631,7 +637,7 @@ async def agrade(
         n_cached=sum(v.cached for v in verdicts),
         n_calls=s.calls,
         cost=round(s.cost, 8) if s.cost_known else None,
-        latency_ms=_percentiles(s.latencies),
+        latency_ms=latency_percentiles(s.latencies),
         wall_s=round(time.perf_counter() - started, 3),
         verdicts=verdicts,
         items=item_verdicts,

@@ -17,7 +17,7 @@ from judgecal._model import Strict, sha256_bytes
 from judgecal._yamlio import load_yaml, raise_validation
 from judgecal.errors import NotFoundError, RubricError
 
-__all__ = ["InputName", "Rubric", "Scale", "find_rubric", "list_rubrics", "load_rubric"]
+__all__ = ["InputName", "Rubric", "Scale", "find_rubric", "list_rubrics", "load_rubric", "rubric_path"]
 
 InputName = Literal["input", "output", "reference", "output_a", "output_b"]
 Label = str | int
@@ -288,13 +288,18 @@ def list_rubrics() -> dict[str, Path]:
     return found
 
 
+def rubric_path(name: str) -> Path:
+    """The folder of the rubric named ``name`` on the search path (a name only, never a path)."""
+    known = list_rubrics()
+    if name not in known:
+        names = ", ".join(sorted(known)) or "(none)"
+        raise NotFoundError(f"no rubric named {name!r}; known rubrics: {names}")
+    return known[name]
+
+
 def find_rubric(name_or_path: str) -> Rubric:
     """Load a rubric by folder path or by name from the search path."""
     p = Path(name_or_path)
     if p.exists():
         return load_rubric(p)
-    known = list_rubrics()
-    if name_or_path not in known:
-        names = ", ".join(sorted(known)) or "(none)"
-        raise NotFoundError(f"no rubric named {name_or_path!r}; known rubrics: {names}")
-    return load_rubric(known[name_or_path])
+    return load_rubric(rubric_path(name_or_path))

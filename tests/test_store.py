@@ -77,7 +77,7 @@ EXPECTED_COLUMNS = {
         "created_at",
     },
     "run_items": {"run_id", "item_id", "order", "sample_index", "call_id", "status", "cached"},
-    "comparisons": {"id", "created_at", "rubric_name", "gold_name", "split", "judges", "record_json"},
+    "comparisons": {"id", "created_at", "rubric_name", "record_json"},
     "approvals": {
         "id",
         "created_at",

@@ -13,11 +13,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgecal.approval.gate import Decision
+
+if TYPE_CHECKING:
+    from judgecal.rubric import Rubric
 
 __all__ = ["HASH_KEYS", "Certificate", "CertificateStatus", "current_hashes"]
 
@@ -92,11 +95,14 @@ class Certificate(BaseModel):
     def tier(self) -> str:
         return self.decision.tier
 
-    def status(self, current: dict[str, str] | None = None) -> tuple[CertificateStatus, str]:
+    def status(
+        self, current: dict[str, str] | None = None, *, rubric: Rubric | None = None
+    ) -> tuple[CertificateStatus, str]:
         """Whether the approval still applies, and why not.
 
         ``current`` are the hashes of the files now (:func:`current_hashes`); without them the
-        files are re-read.
+        files are read — only for an approved, unrevoked record — with ``rubric`` standing for
+        the record's rubric when given.
         """
         if self.revoked_at is not None:
             return (
@@ -106,8 +112,8 @@ class Certificate(BaseModel):
         if not self.approved:
             return "not_approved", f"the validation ended {self.tier}"
         if current is None:
-            current = current_hashes(self)
-        changed = [k for k in HASH_KEYS if current.get(k) != self.hashes.get(k)]
+            current = current_hashes(self, rubric)
+        changed = self.changed(current)
         if changed:
             what = ", ".join(
                 f"{k} ({_short(self.hashes.get(k))} then, {_short(current.get(k))} now)" for k in changed
@@ -115,27 +121,33 @@ class Certificate(BaseModel):
             return "stale", f"changed since the approval: {what} — validate again"
         return "valid", f"{self.tier}; rubric, template, gold set, split and policy unchanged"
 
+    def changed(self, current: dict[str, str]) -> list[str]:
+        """The pinned hashes that differ from ``current`` (:data:`HASH_KEYS` order)."""
+        return [k for k in HASH_KEYS if current.get(k) != self.hashes.get(k)]
+
 
 def _short(h: str | None) -> str:
     return h[:12] if h else "missing"
 
 
-def current_hashes(cert: Certificate) -> dict[str, str]:
+def current_hashes(cert: Certificate, rubric: Rubric | None = None) -> dict[str, str]:
     """The hashes of the certificate's rubric, gold set and policy as they are on disk now
-    (a file that is gone or no longer loads hashes as ``missing``)."""
+    (a file that is gone or no longer loads hashes as ``missing``). ``rubric``: the rubric that
+    will grade, loaded now wherever the record's was — its hashes stand for the record's."""
     from judgecal.approval.policy import load_policy  # noqa: PLC0415
     from judgecal.errors import JudgecalError  # noqa: PLC0415
     from judgecal.gold import load_gold  # noqa: PLC0415
     from judgecal.rubric import load_rubric  # noqa: PLC0415
 
     out: dict[str, str] = {}
+    own: Rubric | None = None
+    with contextlib.suppress(JudgecalError):
+        own = load_rubric(cert.rubric_path)
+    grading = rubric or own
+    if grading is not None:
+        out["rubric"], out["template"] = grading.rubric_hash, grading.template_hash
     try:
-        rubric = load_rubric(cert.rubric_path)
-        out["rubric"], out["template"] = rubric.rubric_hash, rubric.template_hash
-    except JudgecalError:
-        rubric = None
-    try:
-        gold = load_gold(cert.gold_path, rubric, require_labels=False)
+        gold = load_gold(cert.gold_path, own, require_labels=False)
         out["gold"], out["split"] = gold.file_hash, gold.split_hash
     except JudgecalError:
         pass

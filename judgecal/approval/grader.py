@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgecal._model import sha256_json
-from judgecal.approval.certificate import Certificate, current_hashes
+from judgecal.approval.certificate import Certificate
 from judgecal.errors import ConfigError, InputError, NotApprovedError
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.judge import ItemVerdict, JudgeConfig, Limits, RunResult
@@ -93,6 +93,37 @@ class Grader:
         self.limits = limits
         self._api_base, self._api_key, self._sim_items = api_base, api_key, sim_items
         self._opened: Any = None
+
+    @classmethod
+    def from_certificate(
+        cls,
+        rubric: Rubric,
+        cert: Certificate,
+        *,
+        store: Any = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        limits: Limits | None = None,
+    ) -> Grader:
+        """The grader of an approval record: its judge configuration, and for a simulated judge
+        the truth of the gold set it was validated on."""
+        from judgecal.gold import load_gold  # noqa: PLC0415
+        from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
+
+        config = JudgeConfig.model_validate(cert.judge)
+        sim_items = None
+        if config.model.startswith("sim/"):
+            sim_items = sim_items_from_gold(rubric, load_gold(cert.gold_path, rubric).items)
+        return cls(
+            rubric,
+            config,
+            cert,
+            store=store,
+            api_base=api_base,
+            api_key=api_key,
+            limits=limits,
+            sim_items=sim_items,
+        )
 
     @property
     def certificate_id(self) -> str | None:
@@ -219,10 +250,8 @@ def find_approval(
     with its status and reason (newest first)."""
     looked: list[tuple[Certificate, str, str]] = []
     for cert in store.list_certificates(rubric=rubric.name, model=judge, limit=500):
-        current = current_hashes(cert)
         # the rubric that will grade is the one loaded now, wherever the record's was
-        current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
-        status, why = cert.status(current)
+        status, why = cert.status(rubric=rubric)
         if status == "valid":
             return cert, looked
         looked.append((cert, status, why))
@@ -254,19 +283,8 @@ def load_grader(
     store = store or Store()
     cert, looked = find_approval(rubric_, judge=judge, store=store)
     if cert is not None:
-        config = JudgeConfig.model_validate(cert.judge)
-        sim_items = None
-        if config.model.startswith("sim/"):
-            sim_items = sim_items_from_gold(rubric_, load_gold(cert.gold_path, rubric_).items)
-        return Grader(
-            rubric_,
-            config,
-            cert,
-            store=store,
-            api_base=api_base,
-            api_key=api_key,
-            limits=limits,
-            sim_items=sim_items,
+        return Grader.from_certificate(
+            rubric_, cert, store=store, api_base=api_base, api_key=api_key, limits=limits
         )
     if allow_unapproved:
         if not judge:

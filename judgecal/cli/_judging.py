@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from judgecal.judge import Limits, Sampling
+    from judgecal.judge import JudgeConfig, Limits
     from judgecal.settings import GradeDefaults
 
 
@@ -126,16 +126,31 @@ def report_json_option() -> Any:
     return typer.Option(None, "--report-json", help="Also write the report as JSON.")
 
 
-def sampling(
-    cfg: GradeDefaults, *, temperature: float | None, max_tokens: int | None, seed: int | None = None
-) -> Sampling:
-    """The sampling settings: each flag, else the configuration's value."""
-    from judgecal.judge import Sampling  # noqa: PLC0415
+def judge_config(
+    model: str,
+    cfg: GradeDefaults,
+    *,
+    temperature: float | None,
+    max_tokens: int | None,
+    samples: int,
+    aggregation: AggName,
+    orders: OrdersName,
+    seed: int | None = None,
+) -> JudgeConfig:
+    """The judge configuration the flags describe: each sampling flag, else the configuration's
+    value."""
+    from judgecal.judge import JudgeConfig, Sampling  # noqa: PLC0415
 
-    return Sampling(
-        temperature=cfg.temperature if temperature is None else temperature,
-        max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
-        seed=seed,
+    return JudgeConfig(
+        model=model,
+        sampling=Sampling(
+            temperature=cfg.temperature if temperature is None else temperature,
+            max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
+            seed=seed,
+        ),
+        samples=samples,
+        aggregation=aggregation.value,
+        orders=orders.value,
     )
 
 

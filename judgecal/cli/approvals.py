@@ -24,13 +24,12 @@ def list_approvals(
     from rich.markup import escape
     from rich.table import Table
 
-    from judgecal.approval import current_hashes
     from judgecal.store import Store
 
     certs = Store().list_certificates(rubric=rubric, model=judge, limit=limit)
     rows = []
     for cert in certs:
-        status, why = cert.status(current_hashes(cert) if cert.approved and cert.revoked_at is None else None)
+        status, why = cert.status()
         rows.append((cert, status, why))
     if as_json:
         out.print_json(
@@ -74,7 +73,6 @@ def show_approval(
     as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
 ) -> None:
     """Show one approval record: decision, gates, hashes, cost and latency, and whether it still applies."""
-    from judgecal.approval import current_hashes
     from judgecal.cli.validate import render
     from judgecal.store import Store
 
@@ -82,7 +80,7 @@ def show_approval(
     if as_json:
         out.print_json(cert.model_dump_json())
         return
-    render(cert, status=cert.status(current_hashes(cert)))
+    render(cert, status=cert.status())
     out.print("hashes: " + ", ".join(f"{k} {v[:12]}" for k, v in cert.hashes.items()), highlight=False)
 
 

@@ -150,10 +150,9 @@ def calibrate_command(
     )
     payload = report.model_dump_json(indent=2)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_suffix(output.suffix + ".tmp")
-        tmp.write_text(payload)
-        tmp.replace(output)  # never a half-written report
+        from judgecal._files import write_atomic
+
+        write_atomic(output, payload)  # never a half-written report
     if as_json:
         out.print_json(payload)
     else:

@@ -18,6 +18,7 @@ from judgecal.cli._judging import (
     concurrency_option,
     gold_option,
     html_option,
+    judge_config,
     markdown_option,
     max_calls_option,
     max_cost_option,
@@ -26,7 +27,6 @@ from judgecal.cli._judging import (
     orders_option,
     report_json_option,
     samples_option,
-    sampling,
     temperature_option,
     timeout_option,
 )
@@ -102,18 +102,19 @@ def compare_command(
     """
     from judgecal.cli.validate import _write_json
     from judgecal.compare import _policy_compare, compare_judges
-    from judgecal.judge import JudgeConfig
     from judgecal.settings import load_config
 
     cfg = load_config().grade
     policy_margin, policy_metric, confidence = _policy_compare(policy)
     configs = [
-        JudgeConfig(
-            model=m,
-            sampling=sampling(cfg, temperature=temperature, max_tokens=max_tokens),
+        judge_config(
+            m,
+            cfg,
+            temperature=temperature,
+            max_tokens=max_tokens,
             samples=samples,
-            aggregation=aggregation.value,
-            orders=orders.value,
+            aggregation=aggregation,
+            orders=orders,
         )
         for m in judge
     ]

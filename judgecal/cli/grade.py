@@ -15,6 +15,7 @@ from judgecal.cli._judging import (
     api_base_option,
     concurrency_option,
     gold_option,
+    judge_config,
     judge_option,
     max_calls_option,
     max_cost_option,
@@ -22,7 +23,6 @@ from judgecal.cli._judging import (
     max_tokens_option,
     orders_option,
     samples_option,
-    sampling,
     temperature_option,
     timeout_option,
 )
@@ -60,7 +60,7 @@ def grade_command(
     """
     from judgecal.errors import ConfigError, ProviderError
     from judgecal.gold import find_gold, load_gold
-    from judgecal.judge import JudgeConfig, grade
+    from judgecal.judge import grade
     from judgecal.rubric import find_rubric
     from judgecal.settings import load_config
     from judgecal.store import Store
@@ -79,12 +79,15 @@ def grade_command(
         gold_set = load_gold(input_file, loaded_rubric, require_labels=False)
     else:
         gold_set = find_gold(gold or loaded_rubric.name, loaded_rubric)
-    judge_cfg = JudgeConfig(
-        model=model,
-        sampling=sampling(cfg, temperature=temperature, max_tokens=max_tokens, seed=seed),
+    judge_cfg = judge_config(
+        model,
+        cfg,
+        temperature=temperature,
+        max_tokens=max_tokens,
         samples=samples,
-        aggregation=aggregation.value,
-        orders=orders.value,
+        aggregation=aggregation,
+        orders=orders,
+        seed=seed,
     )
     limits = call_limits(
         cfg,

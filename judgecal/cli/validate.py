@@ -17,6 +17,7 @@ from judgecal.cli._judging import (
     concurrency_option,
     gold_option,
     html_option,
+    judge_config,
     judge_option,
     markdown_option,
     max_calls_option,
@@ -26,7 +27,6 @@ from judgecal.cli._judging import (
     orders_option,
     report_json_option,
     samples_option,
-    sampling,
     temperature_option,
     timeout_option,
 )
@@ -97,7 +97,6 @@ def validate_command(
     """
     from judgecal.approval import validate
     from judgecal.errors import ConfigError
-    from judgecal.judge import JudgeConfig
     from judgecal.settings import load_config
 
     cfg = load_config().grade
@@ -107,12 +106,14 @@ def validate_command(
             "no judge given: pass --judge (e.g. --judge openai/gpt-4o-mini, or --judge sim/accurate for "
             "the bundled simulated judge), set JUDGECAL_JUDGE, or set grade.judge in judgecal.toml"
         )
-    judge_cfg = JudgeConfig(
-        model=model,
-        sampling=sampling(cfg, temperature=temperature, max_tokens=max_tokens),
+    judge_cfg = judge_config(
+        model,
+        cfg,
+        temperature=temperature,
+        max_tokens=max_tokens,
         samples=samples,
-        aggregation=aggregation.value,
-        orders=orders.value,
+        aggregation=aggregation,
+        orders=orders,
     )
     limits = call_limits(
         cfg,
@@ -167,18 +168,9 @@ def validate_command(
 
 def _write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (a temp file renamed into place): nothing half-written."""
-    import os
-    import tempfile
+    from judgecal._files import write_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def render(cert: Any, *, status: tuple[str, str] | None = None) -> None:

@@ -34,20 +34,6 @@ def render(report: Report, fmt: Format = "html") -> str:
 
 def write(report: Report, path: str | object, fmt: Format = "html") -> int:
     """Render and write atomically (a temp file renamed into place); returns the bytes written."""
-    import os  # noqa: PLC0415
-    import tempfile  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
+    from judgecal._files import write_atomic  # noqa: PLC0415
 
-    target = Path(str(path))
-    data = render(report, fmt).encode("utf-8")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # a report is for sharing (mkstemp makes it owner-only)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return len(data)
+    return write_atomic(str(path), render(report, fmt))

@@ -252,7 +252,7 @@ def _run_record(
     import json  # noqa: PLC0415
 
     from judgecal.approval.validate import _stored_model_version  # noqa: PLC0415
-    from judgecal.compare import _percentiles  # noqa: PLC0415
+    from judgecal.judge import latency_percentiles  # noqa: PLC0415
     from judgecal.rubric import find_rubric  # noqa: PLC0415
 
     answered = [c for c in calls if c.status in ("ok", "invalid")]
@@ -282,7 +282,7 @@ def _run_record(
         calls=run.n_calls,
         cost=run.cost,
         verdict_cost=None if any(c is None for c in costs) else round(sum(costs), 8),
-        latency_ms=_percentiles([c.latency_ms for c in answered if c.latency_ms is not None]),
+        latency_ms=latency_percentiles([c.latency_ms for c in answered if c.latency_ms is not None], 1),
         invalid_rate=invalid_rate,
     )
 

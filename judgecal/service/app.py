@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from judgecal import __version__
-from judgecal.approval import Certificate, Grader, find_approval
+from judgecal.approval import Certificate, Grader, current_hashes, find_approval
 from judgecal.errors import ConfigError, JudgecalError, NotFoundError
 from judgecal.judge import JudgeConfig, Limits, Sampling
 from judgecal.rubric import Rubric
@@ -163,32 +163,10 @@ class _Service:
 # -- lookups by name (never by path: a client cannot make the server read a file it names) --------
 
 
-def _rubric_path(name: str) -> Path:
-    from judgecal.rubric import list_rubrics  # noqa: PLC0415
-
-    known = list_rubrics()
-    if name not in known:
-        raise NotFoundError(
-            f"no rubric named {name!r}; known rubrics: {', '.join(sorted(known)) or '(none)'}"
-        )
-    return known[name]
-
-
 def _rubric(name: str) -> Rubric:
-    from judgecal.rubric import load_rubric  # noqa: PLC0415
+    from judgecal.rubric import load_rubric, rubric_path  # noqa: PLC0415
 
-    return load_rubric(_rubric_path(name))
-
-
-def _gold_path(name: str) -> Path:
-    from judgecal.gold import list_gold  # noqa: PLC0415
-
-    known = list_gold()
-    if name not in known:
-        raise NotFoundError(
-            f"no gold set named {name!r}; known gold sets: {', '.join(sorted(known)) or '(none)'}"
-        )
-    return known[name]
+    return load_rubric(rubric_path(name))
 
 
 def _policy_path(name: str, folder: Path | None) -> Path:
@@ -207,26 +185,13 @@ def _policy_path(name: str, folder: Path | None) -> Path:
 
 def _status(cert: Certificate, rubric: Rubric | None) -> tuple[str, str]:
     """A record's status as grading sees it: the rubric is the one its name loads now."""
-    from judgecal.approval import current_hashes  # noqa: PLC0415
-
-    if cert.revoked_at is not None or not cert.approved:
-        return cert.status({})
+    if rubric is not None or cert.revoked_at is not None or not cert.approved:
+        return cert.status(rubric=rubric)
+    # the rubric no longer loads by its name: nothing could be graded with it
     current = current_hashes(cert)
-    if rubric is not None:
-        current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
-    else:  # the rubric no longer loads by its name: nothing could be graded with it
-        current.pop("rubric", None)
-        current.pop("template", None)
+    current.pop("rubric", None)
+    current.pop("template", None)
     return cert.status(current)
-
-
-def _changed(cert: Certificate, rubric: Rubric) -> list[str]:
-    from judgecal.approval import current_hashes  # noqa: PLC0415
-    from judgecal.approval.certificate import HASH_KEYS  # noqa: PLC0415
-
-    current = current_hashes(cert)
-    current["rubric"], current["template"] = rubric.rubric_hash, rubric.template_hash
-    return [k for k in HASH_KEYS if current.get(k) != cert.hashes.get(k)]
 
 
 def _summary(cert: Certificate, status: tuple[str, str]) -> ApprovalSummary:
@@ -268,7 +233,7 @@ def _not_approved(rubric: Rubric, judge: str | None, looked: list[tuple[Certific
         ],
     )
     if status == "stale":
-        details["changed"] = _changed(newest, rubric)
+        details["changed"] = newest.changed(current_hashes(newest, rubric))
     older = f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else ""
     return ApiError(
         409,
@@ -615,12 +580,13 @@ def create_app(
     def _plan(req: ValidationRequest) -> Execute:
         """Check what a validation names before queueing it (404/400 now, not a failed job)."""
         from judgecal.approval import validate  # noqa: PLC0415
+        from judgecal.gold import gold_path  # noqa: PLC0415
         from judgecal.probes.base import available_probes  # noqa: PLC0415
-        from judgecal.rubric import load_rubric  # noqa: PLC0415
+        from judgecal.rubric import load_rubric, rubric_path  # noqa: PLC0415
 
-        rubric_path = _rubric_path(req.rubric)
-        load_rubric(rubric_path)
-        gold_path = _gold_path(req.gold or req.rubric)
+        rubric_dir = rubric_path(req.rubric)
+        load_rubric(rubric_dir)
+        gold_file = gold_path(req.gold or req.rubric)
         policy_path = None if req.policy is None else _policy_path(req.policy, service.policy_dir)
         if req.probes:
             available_probes(req.probes)
@@ -637,9 +603,9 @@ def create_app(
 
         def execute(progress: Progress) -> JobResult:
             result = validate(
-                str(rubric_path),
+                str(rubric_dir),
                 judge,
-                gold=str(gold_path),
+                gold=str(gold_file),
                 policy=policy_path,
                 probes=req.probes,
                 store=store,

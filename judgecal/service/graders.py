@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgecal.approval import Certificate, Grader
-from judgecal.judge import JudgeConfig, Limits
+from judgecal.judge import Limits
 from judgecal.rubric import Rubric
 
 __all__ = ["GraderPool"]
@@ -47,23 +47,8 @@ class GraderPool:
         self._closed = False
 
     def _new(self, rubric: Rubric, cert: Certificate) -> Grader:
-        from judgecal.gold import load_gold  # noqa: PLC0415
-        from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
-
-        config = JudgeConfig.model_validate(cert.judge)
-        sim_items = None
-        if config.model.startswith("sim/"):
-            # the simulated judge answers from the truth of the gold set it was validated on
-            sim_items = sim_items_from_gold(rubric, load_gold(cert.gold_path, rubric).items)
-        return Grader(
-            rubric,
-            config,
-            cert,
-            store=self.store,
-            api_base=self.api_base,
-            api_key=self.api_key,
-            limits=self.limits,
-            sim_items=sim_items,
+        return Grader.from_certificate(
+            rubric, cert, store=self.store, api_base=self.api_base, api_key=self.api_key, limits=self.limits
         )
 
     def acquire(self, route: tuple[str, str | None], rubric: Rubric, cert: Certificate) -> Grader:

@@ -194,9 +194,6 @@ class Store:
             id=comparison.id,
             created_at=comparison.created_at,
             rubric_name=comparison.rubric,
-            gold_name=comparison.gold,
-            split=comparison.split,
-            judges=", ".join(j.name for j in comparison.judges),
             record_json=comparison.model_dump_json(),
         )
         try:

@@ -112,10 +112,6 @@ class ComparisonRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     created_at: datetime = Field(default_factory=_now, index=True)
     rubric_name: str = Field(max_length=200, index=True)
-    gold_name: str = Field(max_length=200)
-    split: str = Field(max_length=8)
-    judges: str
-    """The judges' names, comma-separated, incumbent first."""
     record_json: str
 
 

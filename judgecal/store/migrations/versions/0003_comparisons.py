@@ -23,9 +23,6 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("rubric_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("gold_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("split", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("judges", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("record_json", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
