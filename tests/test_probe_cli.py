@@ -46,4 +46,5 @@ def test_a_constant_pass_judge_fails_the_counterweight():
     out = runner.invoke(
         app, ["probe", "support-billing", "--judge", "sim/constant-pass", "-p", "sensitivity"]
     )
-    assert out.exit_code == 0 and "FAIL" in out.stdout
+    # a failed gated probe: exit code 1, so CI can use `judgecal probe`
+    assert out.exit_code == 1 and "FAIL" in out.stdout

@@ -51,7 +51,9 @@ __all__ = [
     "wilson_interval",
 ]
 
-Method: TypeAlias = Literal["bootstrap", "cluster_bootstrap", "wilson", "exact", "none"]
+Method: TypeAlias = Literal[
+    "bootstrap", "cluster_bootstrap", "wilson", "exact", "adjusted_wald", "mover", "none"
+]
 ConfusionStat: TypeAlias = Callable[..., Any]
 """A statistic of confusion matrices, called with one array (..., k, k), returning an array (...)."""
 
@@ -84,7 +86,9 @@ class Estimate(BaseModel):
     """Nominal coverage of the interval, e.g. 0.95."""
     method: Method
     """How the interval was made: percentile ``bootstrap`` over items, ``cluster_bootstrap`` over
-    clusters, ``wilson`` score interval, ``exact`` (Clopper-Pearson), or ``none`` (point only)."""
+    clusters, ``wilson`` score interval, ``exact`` (Clopper-Pearson), ``adjusted_wald`` (Bonett–Price,
+    a paired difference of proportions), ``mover`` (a difference of two rates from their own
+    limits, Newcombe / Zou–Donner), or ``none`` (point only)."""
     n_clusters: int | None = None
     """Number of clusters resampled (cluster bootstrap only)."""
     n_resamples: int | None = None

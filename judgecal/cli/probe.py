@@ -38,12 +38,22 @@ def probe_command(
     timeout: float | None = timeout_option(),
     max_retries: int | None = max_retries_option(),
     seed: int = typer.Option(0, "--seed", help="Seed for variants and bootstraps."),
+    plan_only: bool = typer.Option(
+        False, "--plan", help="Print each probe's cost in calls and whether it can pass; make no call."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Run probes whose items cannot reach a pass (underpowered) anyway."
+    ),
     list_only: bool = typer.Option(False, "--list", help="List the registered probes and exit."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Run bias probes (position, verbosity, self-preference, injection, resample consistency,
-    sensitivity, and any installed plugin) and show each statistic with its interval and verdict.
-    Probe runs go through the cache: a second run makes no provider call."""
+    sensitivity, rewording, and any installed plugin) and show each statistic with its interval and
+    outcome: pass, FAIL, inconclusive, underpowered (no call made: the items cannot reach a pass),
+    undefined or not applicable. The gated probes are decided together (Holm within each probe's
+    families, then across the probes).
+    Exit code 1 when a gated probe fails, else 0. Probe runs go through the cache: a second run
+    makes no provider call."""
     from judgecal.errors import ConfigError
     from judgecal.probes import available_probes
 
@@ -80,6 +90,13 @@ def probe_command(
 
     r = find_rubric(rubric)
     g = find_gold(gold or r.name, r)
+    if plan_only:
+        from judgecal.probes.base import plan_probes
+
+        render_plans(
+            plan_probes(r, g, names=probe or None, split=split.value, judge_family=family), as_json=as_json
+        )
+        return
     with err.status("probing…"):
         report = run_probes(
             r,
@@ -91,11 +108,54 @@ def probe_command(
             limits=call_limits(cfg, concurrency=concurrency, timeout=timeout, max_retries=max_retries),
             judge_family=family,
             seed=seed,
+            force=force,
         )
     if as_json:
         out.print_json(json.dumps(report.model_dump(mode="json")))
+    else:
+        render(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+OUTCOME_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "inconclusive": "yellow",
+    "underpowered": "yellow",
+    "undefined": "yellow",
+    "not_applicable": "dim",
+}
+"""Rich styles of the outcomes (the words themselves are ``judgecal.probes.base.OUTCOME_WORDS``)."""
+
+
+def render_plans(plans, *, as_json: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+    from rich.table import Table
+
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    name: p if p is None or isinstance(p, str) else p.model_dump(mode="json")
+                    for name, p in plans.items()
+                }
+            )
+        )
         return
-    render(report)
+    table = Table("probe", "calls (at most)", "cases", "can pass", "why", title="judgecal probe --plan")
+    total = 0
+    for name, p in plans.items():
+        if p is None:
+            table.add_row(name, "?", "?", "?", "[dim]this probe does not plan[/]")
+        elif isinstance(p, str):
+            table.add_row(name, "0", "-", "-", f"[dim]not applicable: {escape(p)}[/]")
+        else:
+            total += p.calls
+            can = "yes" if p.passable else f"[yellow]no: needs ≥ {p.min_items or '?'} items[/]"
+            table.add_row(name, str(p.calls), str(p.cases), can, escape(p.reason))
+    out.print(table)
+    out.print(f"[dim]at most {total} judge calls in all (fewer when the store already has answers)[/]")
 
 
 def render(report) -> None:  # type: ignore[no-untyped-def]
@@ -113,8 +173,9 @@ def render(report) -> None:  # type: ignore[no-untyped-def]
         title_justify="left",
     )
     for r in report.results:
-        if not r.applicable:
-            table.add_row(r.probe, "-", "-", "-", "-", f"[dim]n/a: {escape(r.reason)}[/]")
+        if r.outcome in ("not_applicable", "underpowered"):
+            style = OUTCOME_STYLE[r.outcome or "undefined"]
+            table.add_row(r.probe, "-", "-", "-", "-", f"[{style}]{r.word}[/]")
             continue
         est = r.estimate
         shown = (
@@ -125,7 +186,7 @@ def render(report) -> None:  # type: ignore[no-untyped-def]
                 + (f" [{est.lo:.3f}, {est.hi:.3f}]" if est.lo is not None and est.hi is not None else "")
             )
         )
-        verdict = {True: "[green]pass[/]", False: "[red]FAIL[/]", None: "undefined"}[r.passed]
+        verdict = f"[{OUTCOME_STYLE[r.outcome or 'undefined']}]{r.word}[/]"
         gate = "" if r.gated else " (report)"
         table.add_row(
             r.probe,
@@ -137,6 +198,12 @@ def render(report) -> None:  # type: ignore[no-untyped-def]
         )
     out.print(table)
     for r in report.results:
-        if r.applicable and r.reason:
-            out.print(f"[bold]{r.probe}[/]: {escape(r.reason)}", highlight=False)
+        if r.reason:
+            out.print(f"[bold]{r.probe}[/] ({r.word}): {escape(r.reason)}", highlight=False)
+    n_probes = sum(1 for r in report.results if r.gated and r.tests)
+    if n_probes:
+        out.print(
+            f"[dim]gated probes decided together: Holm within each probe's families, then across "
+            f"{n_probes} probes; family-wise false-fail rate {report.alpha:g}[/]"
+        )
     out.print(f"[dim]{report.calls} provider requests[/]")

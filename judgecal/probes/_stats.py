@@ -1,4 +1,4 @@
-"""Statistics shared by the bias probes (METHODS.md Part 4 conventions).
+"""Statistics shared by the bias probes.
 
 Paired binary outcomes (an item's verdict before and after a perturbation): with
 ``b = #(pass→fail)`` and ``c = #(fail→pass)`` over ``n`` pairs,
@@ -37,6 +37,7 @@ from judgecal.gold import GoldItem
 __all__ = [
     "Check",
     "Decision",
+    "boundary_p",
     "clopper_pearson_upper",
     "decide",
     "derive_item",
@@ -44,7 +45,9 @@ __all__ = [
     "fmt",
     "holm",
     "mcnemar_exact",
+    "paired_difference",
     "paired_shift",
+    "rate_test",
     "ratio_bootstrap",
     "sign_test",
     "signed_rank_test",
@@ -150,7 +153,7 @@ def signed_rank_test(differences: Sequence[float]) -> float:
 
 def clopper_pearson_upper(k: int, n: int, *, confidence: float = 0.95) -> float:
     """One-sided Clopper–Pearson upper bound of a rate k/n: ``B⁻¹(confidence; k + 1, n − k)``
-    (1 when k = n, nan when n = 0). This is the zero-tolerance bound of METHODS Part 4: 0 of 60
+    (1 when k = n, nan when n = 0). This is the zero-tolerance bound: 0 of 60
     gives 0.049, 0 of 100 gives 0.030 (it equals the upper end of the two-sided interval at
     confidence ``2·confidence − 1``).
 
@@ -172,7 +175,7 @@ def clopper_pearson_upper(k: int, n: int, *, confidence: float = 0.95) -> float:
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm–Bonferroni adjusted p-values (same order as given), for the gated probes' tests
-    (METHODS G5): ``p_(i)·(m − i + 1)``, made monotone, capped at 1.
+    (Holm 1979): ``p_(i)·(m − i + 1)``, made monotone, capped at 1.
 
     >>> holm([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
@@ -263,7 +266,7 @@ def paired_shift(
     item, or by cluster), the exact McNemar p-value, and the counts ``{"b", "c", "n"}``.
 
     ``before[i]``/``after[i]``: whether item i passed without/with the perturbation. Δ > 0 means
-    the perturbation raised verdicts. Symmetric noise cancels in Δ (METHODS Part 4).
+    the perturbation raised verdicts. Symmetric noise cancels in Δ.
 
     >>> before = [True] * 8 + [False] * 12
     >>> after = [True] * 6 + [False] * 2 + [True] * 6 + [False] * 6
@@ -275,6 +278,152 @@ def paired_shift(
     d = [int(bool(y)) - int(bool(x)) for x, y in zip(before, after, strict=True)]
     est = ratio_bootstrap(d, clusters=clusters, n_resamples=n_resamples, confidence=confidence, seed=seed)
     return est, mcnemar_exact(b, c), {"b": b, "c": c, "n": n}
+
+
+def _normal_sf(z: float) -> float:
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def boundary_p(value: float, se: float, tolerance: float, direction: Literal["max", "min", "abs"]) -> float:
+    """One-sided p-value of "the effect is acceptable" at the tolerance's boundary, from an
+    (approximately) normal estimate ``value`` with standard error ``se``:
+
+    - ``max`` (acceptable when effect ≤ T): ``P(Z ≥ (value − T)/se)``;
+    - ``min`` (acceptable when effect ≥ T, e.g. a detection rate): ``P(Z ≤ (value − T)/se)``;
+    - ``abs`` (acceptable when |effect| ≤ T): twice the smaller of the two one-sided p-values
+      (capped at 1), so rejecting at α means the (1 − α) interval lies wholly outside ±T.
+
+    A small p-value is evidence that the effect is *beyond* the tolerance: the probe fails when
+    it is below α after the battery's Holm adjustment (:func:`judgecal.probes.base.settle`).
+    ``se = 0`` gives 0 or 1 (the estimate is certain); nan stays nan.
+
+    >>> round(boundary_p(0.10, 0.02, 0.05, "max"), 4), round(boundary_p(0.0, 0.02, 0.05, "max"), 4)
+    (0.0062, 0.9938)
+    >>> round(boundary_p(0.70, 0.05, 0.85, "min"), 4), boundary_p(-0.2, 0.02, 0.05, "abs") < 1e-9
+    (0.0013, True)
+    """
+    if any(math.isnan(x) for x in (value, se, tolerance)):
+        return NAN
+    if direction == "abs":
+        return min(
+            1.0, 2.0 * min(boundary_p(value, se, tolerance, "max"), boundary_p(value, se, -tolerance, "min"))
+        )
+    if se <= 0:
+        beyond = value > tolerance if direction == "max" else value < tolerance
+        return 0.0 if beyond else 1.0
+    z = (value - tolerance) / se
+    return _normal_sf(z) if direction == "max" else _normal_sf(-z)
+
+
+def rate_test(
+    k: int,
+    n: int,
+    tolerance: float,
+    direction: Literal["max", "min"],
+    *,
+    confidence: float = 0.95,
+) -> tuple[Estimate, float]:
+    """A rate k/n with its Wilson interval and the score test's one-sided p-value of "the rate is
+    acceptable" at ``tolerance`` (``max``: rate ≤ T acceptable; ``min``: rate ≥ T). The score
+    test is the one the Wilson interval inverts: at a single test, p < (1 − confidence)/2 exactly
+    when the interval lies wholly beyond T. n = 0: an undefined estimate and p nan.
+
+    >>> est, p = rate_test(12, 20, 0.85, "min")
+    >>> round(est.value, 2), round(p, 4)
+    (0.6, 0.0009)
+    >>> rate_test(0, 60, 0.05, "max")[1] > 0.9
+    True
+    """
+    from judgecal.calibrate.intervals import wilson  # noqa: PLC0415
+
+    est = wilson(k, n, confidence=confidence)
+    if n == 0 or not 0.0 < tolerance < 1.0:
+        return est, NAN if n == 0 else (0.0 if (k / n > tolerance) == (direction == "max") else 1.0)
+    se0 = math.sqrt(tolerance * (1.0 - tolerance) / n)
+    return est, boundary_p(k / n, se0, tolerance, direction)
+
+
+def paired_difference(
+    before: Sequence[bool],
+    after: Sequence[bool],
+    *,
+    clusters: Sequence[Any] | None = None,
+    confidence: float = 0.95,
+) -> tuple[Estimate, float, dict[str, Any]]:
+    """The paired difference of two proportions, ``Δ = mean(after) − mean(before) = (c − b)/n``
+    (b = #(True→False), c = #(False→True)), with the **Bonett–Price adjusted Wald interval** for
+    paired binary data (Bonett & Price 2012, J. Educ. Behav. Stat. 37:479): with
+    ``p̃_b = (b + 1)/(n + 2)``, ``p̃_c = (c + 1)/(n + 2)`` and ``Δ̃ = p̃_c − p̃_b``,
+
+        Δ̃ ± z·√((p̃_b + p̃_c − Δ̃²)/(n + 2)),   clipped to [−1, 1].
+
+    Unlike a percentile bootstrap it does not collapse to [0, 0] when no pair changes (0 of 50
+    discordant pairs gives ±0.053), which is what kept the old probes' intervals from covering
+    small true effects. When several pairs share a cluster (variants of one item), the variance
+    is multiplied by the design effect ``deff = max(1, V_cluster/V_srs)`` — the between-cluster
+    variance of the per-cluster sums of ``d_i = after_i − before_i`` over the variance those sums
+    would have if the pairs were independent.
+
+    Returns the estimate (value Δ, the adjusted interval, method ``adjusted_wald``), the
+    standard error of Δ̃ (for :func:`boundary_p`, centred on Δ̃ like the interval) and the
+    counts ``{"b", "c", "n", "deff", "centre"}``.
+
+    >>> est, se, counts = paired_difference([False] * 50, [False] * 50)
+    >>> est.value, round(est.lo, 3), round(est.hi, 3), counts["b"], counts["c"]
+    (0.0, -0.053, 0.053, 0, 0)
+
+    b = 2, c = 6, n = 20: p̃_b = 3/22, p̃_c = 7/22, Δ̃ = 0.1818, se = √((10/22 − 0.0331)/22) = 0.1384:
+
+    >>> before = [True] * 8 + [False] * 12
+    >>> after = [True] * 6 + [False] * 2 + [True] * 6 + [False] * 6
+    >>> est, se, counts = paired_difference(before, after)
+    >>> round(est.value, 2), round(est.lo, 3), round(est.hi, 3), round(se, 4)
+    (0.2, -0.089, 0.453, 0.1384)
+    """
+    from statistics import NormalDist  # noqa: PLC0415
+
+    if len(before) != len(after):
+        raise ValueError(f"need paired outcomes, got {len(before)} and {len(after)}")
+    b, c, n = transitions(before, after)
+    if n == 0:
+        undefined = Estimate(value=NAN, lo=None, hi=None, n=0, method="none", confidence=confidence)
+        return undefined, NAN, {"b": 0, "c": 0, "n": 0, "deff": 1.0, "centre": NAN}
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    pb, pc = (b + 1) / (n + 2), (c + 1) / (n + 2)
+    centre = pc - pb
+    var = max(pb + pc - centre * centre, 0.0) / (n + 2)
+    deff = 1.0
+    n_clusters = None
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError(f"need one cluster per pair, got {len(clusters)} for {n}")
+        d = np.asarray([int(bool(y)) - int(bool(x)) for x, y in zip(before, after, strict=True)], float)
+        keys: dict[Any, int] = {}
+        idx = np.asarray([keys.setdefault(g, len(keys)) for g in clusters])
+        k = len(keys)
+        n_clusters = k
+        if 1 < k < n:
+            sums = np.bincount(idx, weights=d, minlength=k)
+            sizes = np.bincount(idx, minlength=k).astype(float)
+            delta = float(d.mean())
+            v_cluster = k / (k - 1) * float(((sums - delta * sizes) ** 2).sum())
+            v_srs = n * float(((d - delta) ** 2).mean())
+            if v_srs > 0:
+                deff = max(1.0, v_cluster / v_srs)
+            elif v_cluster > 0:
+                deff = float(sizes.max())
+    se = math.sqrt(var * deff)
+    lo, hi = max(-1.0, centre - z * se), min(1.0, centre + z * se)
+    est = Estimate(
+        value=(c - b) / n,
+        lo=lo,
+        hi=hi,
+        n=n,
+        method="adjusted_wald",
+        confidence=confidence,
+        n_clusters=n_clusters,
+    )
+    return est, se, {"b": b, "c": c, "n": n, "deff": deff, "centre": centre}
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,7 +511,7 @@ class Decision:
     def only_bounds_failed(self) -> bool:
         """True when the decision failed but would pass if every interval-bound check (a check
         whose name contains "bound") held: the point estimates meet their thresholds and only the
-        uncertainty does not — more cases could decide it (METHODS.md Part 3: thresholds on bounds).
+        uncertainty does not — more cases could decide it (thresholds apply to bounds).
 
         >>> bound = Check("upper bound", 0.09, "<=", 0.05)
         >>> decide([Check("rate", 0.01, "<=", 0.02), bound]).only_bounds_failed

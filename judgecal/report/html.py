@@ -39,6 +39,9 @@ STATUS_COLOR = {
     "inconclusive": svg.COLORS["warn"],
     "fail": svg.COLORS["fail"],
     "skipped": svg.COLORS["muted"],
+    "underpowered": svg.COLORS["warn"],
+    "undefined": svg.COLORS["warn"],
+    "not_applicable": svg.COLORS["muted"],
     "approved": svg.COLORS["pass"],
     "approved_with_correction": svg.COLORS["warn"],
     "rejected": svg.COLORS["fail"],
@@ -182,6 +185,20 @@ def _decision(report: Report) -> str:
         parts.append(
             f"<p><b>To decide:</b> about <b>{d.labels_needed}</b> more human-labelled gold items would "
             "likely settle the inconclusive gates (an estimate from the current intervals).</p>"
+        )
+    if d.tier == "provisional":
+        parts.append(
+            "<p><b>Provisional is not an approval.</b> A grader uses this judge only when its caller "
+            "opts in (<code>allow_provisional</code>), and every verdict it gives says so.</p>"
+        )
+    if getattr(d, "labels_needed_per_class", None):
+        per = ", ".join(f"{_e(str(k))}: {v}" for k, v in d.labels_needed_per_class.items())
+        parts.append(f"<p><b>To approve:</b> about this many more labelled items per class — {per}.</p>")
+    if getattr(d, "established", None):
+        parts.append(
+            "<h3>What the labels establish</h3><ul class='reasons'>"
+            + "".join(f"<li>{_e(x)}</li>" for x in d.established)
+            + "</ul>"
         )
     for ob in d.obligations:
         parts.append(f"<p><b>Obligation:</b> {_e(ob)}</p>")
@@ -433,25 +450,10 @@ def _probes(report: Report) -> str:
             f"<p class='unavailable'>No probes in {what}: <code>judgecal validate</code> (or "
             "<code>judgecal probe</code>) runs the bias probes.</p>"
         )
-    gate_status: dict[str, str] = {}
-    if report.decision is not None:
-        gate_status = {
-            g.name.removeprefix("bias probe: "): g.status for g in report.decision.gates if g.gate == "G5"
-        }
-        for g in report.decision.gates:
-            if g.gate == "G6":
-                gate_status.setdefault("resample_consistency", g.status)
     rows, table = [], []
     for res in report.probes.results:
-        status: str | None = gate_status.get(res.probe)
-        if status is None:
-            status = (
-                "skipped"
-                if not res.applicable
-                else {True: "pass", False: "fail", None: "inconclusive"}[res.passed]
-            )
-            if res.passed is False and res.inconclusive:
-                status = "inconclusive"
+        # the probe's own outcome: the gate reads the same one (one result, one wording)
+        status = res.outcome or "undefined"
         if res.estimate is not None:
             rows.append(
                 _row(
@@ -470,7 +472,7 @@ def _probes(report: Report) -> str:
                 _e(res.statistic),
                 _fmt(res.estimate),
                 _e(thresholds),
-                _badge(status),
+                _badge(status, res.word.lower()),
                 _e(res.reason),
             ]
         )

@@ -61,6 +61,16 @@ def _decision(report: Report) -> list[str]:
     out = [f"**Decision: {d.tier.replace('_', ' ').upper()}**", ""]
     if d.labels_needed:
         out += [f"About **{d.labels_needed}** more human-labelled gold items would likely settle it.", ""]
+    if d.tier == "provisional":
+        out += [
+            "Provisional is **not an approval**: a grader uses this judge only on an explicit opt-in.",
+            "",
+        ]
+    if getattr(d, "labels_needed_per_class", None):
+        per = ", ".join(f"{k}: {v}" for k, v in d.labels_needed_per_class.items())
+        out += [f"To approve: about this many more labelled items per class — {per}.", ""]
+    if getattr(d, "established", None):
+        out += ["What the labels establish:", *[f"- {x}" for x in d.established], ""]
     out += [f"- obligation: {ob}" for ob in d.obligations]
     out += [f"- {r}" for r in d.reasons] + [""]
     out += _table(["gate", "checks", "status"], [[g.gate, g.name, g.status] for g in d.gates]) + [""]
@@ -173,10 +183,7 @@ def _probes(report: Report) -> list[str]:
             p.probe,
             _fmt(p.estimate),
             ", ".join(f"{k} {v:g}" for k, v in p.threshold.items()) or "-",
-            "n/a"
-            if not p.applicable
-            else {True: "pass", False: "fail", None: "undefined"}[p.passed]
-            + (" (bounds only)" if p.inconclusive else ""),
+            p.word,
         ]
         for p in report.probes.results
     ]
