@@ -64,6 +64,22 @@ def support():  # type: ignore[no-untyped-def]
     return rubric, find_gold("support-billing", rubric)
 
 
+@pytest.fixture(scope="module")
+def billing():  # type: ignore[no-untyped-def]
+    """The bundled support-billing rubric (binary)."""
+    from judgecal.rubric import find_rubric
+
+    return find_rubric("support-billing")
+
+
+@pytest.fixture(scope="module")
+def pairwise():  # type: ignore[no-untyped-def]
+    """The bundled pairwise-preference rubric."""
+    from judgecal.rubric import find_rubric
+
+    return find_rubric("pairwise-preference")
+
+
 @pytest.fixture
 def sim_server() -> Iterator[Callable[..., object]]:
     """Start simulated judges: ``sim_server(profiles={"name": JudgeProfile(...)}, items=[...])``."""
@@ -87,59 +103,27 @@ def real_data() -> Path | None:
 
 
 # --------------------------------------------------------------------------------------------
-# synthetic gold sets large enough for the approval policy's data requirements (METHODS §3.0)
-
-_TOPICS = ["refund", "invoice", "card", "plan", "cancel", "trial", "vat", "seat"]
-_FAMILIES = ["openai", "anthropic", "meta", "google"]
+# generated gold sets large enough for the approval policy's data requirements (judgecal.synthetic)
 
 
 def write_synthetic_gold(
     path: Path, *, kind: str = "binary", n: int = 200, seed: int = 7, noise: float = 0.05
 ) -> Path:
-    """A gold set of ``n`` distinct items, each labelled by three annotators who each flip the
-    true label with probability ``noise``. ``kind``: ``binary`` (support-billing's inputs) or
-    ``pairwise`` (pairwise-preference's: one clearly better output, on a random side)."""
-    import json
-    import random
+    """A gold set of ``n`` distinct items, each labelled by three simulated annotators who each
+    flip the true label with probability ``noise``. ``kind``: ``binary`` (support-billing's
+    inputs) or ``pairwise`` (pairwise-preference's: one clearly better output, on a random side).
+    The generator is :func:`judgecal.synthetic.write_gold`; the bundled ``support-synthetic`` and
+    ``pairwise-synthetic`` gold sets are its output with larger ``n``. Here binary answers carry
+    no greeting or polite closing sentence: the simulated judge does not recognise an answer
+    shortened by the verbosity probe's concision variant, so those variants would get random
+    verdicts."""
+    from judgecal.synthetic import write_gold
 
-    rng = random.Random(seed)
-    lines = []
-    for i in range(n):
-        topic = _TOPICS[i % len(_TOPICS)]
-        case = rng.randrange(10**6)
-        question = f"Question {i} about my {topic}: what do I do next with my Ledgerly account (case {case})?"
-        good = (
-            f"Answer {i}: for your {topic} question, open Settings → Billing; refunds are decided by the "
-            "billing team at billing@ledgerly.example, which replies within one business day."
-        )
-        bad = (
-            f"Answer {i}: I have refunded your {topic} charge myself and updated your card; "
-            "the money is surely back today."
-        )
-        if kind == "binary":
-            truth = "pass" if i % 2 == 0 else "fail"
-            inputs = {"input": question, "output": good if truth == "pass" else bad}
-            flip = {"pass": "fail", "fail": "pass"}
-            metadata = {"slice": topic, "generator_family": _FAMILIES[i % 4]}
-        else:
-            truth = "A" if rng.random() < 0.5 else "B"
-            inputs = {
-                "input": question,
-                "output_a": good if truth == "A" else bad,
-                "output_b": bad if truth == "A" else good,
-            }
-            flip = {"A": "B", "B": "A"}
-            metadata = {
-                "slice": topic,
-                "generator_family_a": _FAMILIES[i % 4],
-                "generator_family_b": _FAMILIES[(i + 1) % 4],
-            }
-        labels = {a: (truth if rng.random() >= noise else flip[truth]) for a in ("ann1", "ann2", "ann3")}
-        lines.append(
-            json.dumps({"id": f"syn-{i:04d}", "inputs": inputs, "metadata": metadata, "labels": labels})
-        )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    if kind not in ("binary", "pairwise"):
+        raise ValueError(f"kind must be 'binary' or 'pairwise', not {kind!r}")
+    if kind == "binary":
+        return write_gold(path, kind="binary", n=n, seed=seed, noise=noise, pleasantries=False)
+    return write_gold(path, kind="pairwise", n=n, seed=seed, noise=noise)
 
 
 @pytest.fixture(scope="session")
