@@ -277,29 +277,80 @@ def _verdict_from_call(rubric: Rubric, unit: _Unit, call: Any, cached: bool) -> 
     )
 
 
-def aggregate(rubric: Rubric, judge: JudgeConfig, item: GoldItem, verdicts: list[Verdict]) -> ItemVerdict:
+OrderRule = Literal["conservative", "judgebench"]
+"""How the two presentation orders of a pair combine (see :func:`aggregate`)."""
+
+
+def aggregate(
+    rubric: Rubric,
+    judge: JudgeConfig,
+    item: GoldItem,
+    verdicts: list[Verdict],
+    *,
+    order_rule: OrderRule = "conservative",
+) -> ItemVerdict:
     """One item's units -> one verdict.
 
+    Samples of one presentation order:
+
     - ``majority``: the most frequent label. A tied vote resolves to ``fail`` (binary: the
-      conservative side), the lower score (ordinal), or ``tie`` (pairwise, when ties are allowed;
-      otherwise the item is ``invalid`` — MT-Bench's rule for inconsistent orders).
+      conservative side), the lower score (ordinal), or ``tie`` (pairwise: the samples show no
+      preference).
     - ``median``: the lower median score (ordinal); ``mean``: the rounded mean score (ordinal).
       Both fall back to ``majority`` for other scales.
-    Invalid and error units do not vote; an item with no valid unit takes the status of its
+
+    Invalid and error units do not vote; an order with no valid unit takes the status of its
     units (invalid before error before skipped).
+
+    **Both orders of a pair** (units with order ``ab`` and ``ba``; labels already in the item's
+    own terms): each order's samples give that order's verdict as above, then
+
+    - an order without a verdict makes the item ``invalid`` when one of its answers was
+      unparseable (an unusable answer in either order is an invalid output), else ``error`` /
+      ``skipped`` (no answer yet);
+    - two equal verdicts are the item's verdict;
+    - two different verdicts are an **order-inconsistent** pair — a position outcome, never an
+      invalid one. ``order_rule="conservative"`` (the default; Zheng et al. 2023, NeurIPS
+      Datasets and Benchmarks, "Judging LLM-as-a-Judge"): a win counts only when both orders
+      agree, so the pair is ``tie``. ``order_rule="judgebench"`` (Tan et al. 2024, JudgeBench):
+      a tie in one order and a win in the other is that win; opposite wins are ``tie``.
+
+    ``tie`` is the verdict of an order-inconsistent pair even on a scale without ties: the
+    judge preferred neither output. ``consistent`` is False whenever two valid units differ.
     """
-    labels = [v.label for v in verdicts if v.status == "ok" and v.label is not None]
+    scale = rubric.scale
     human = item.majority()
     base: dict[str, Any] = {"item_id": item.id, "n_units": len(verdicts), "human": human}
+    orders = {v.order for v in verdicts}
+    if scale.kind == "pairwise" and {"ab", "ba"} <= orders:
+        per_order = [
+            aggregate(rubric, judge, item, [v for v in verdicts if v.order == o]) for o in ("ab", "ba")
+        ]
+        unit_votes: Counter[str] = Counter(
+            str(v.label) for v in verdicts if v.status == "ok" and v.label is not None
+        )
+        consistent = len(unit_votes) == 1 if unit_votes.total() > 1 else None
+        if any(iv.status != "ok" for iv in per_order):
+            statuses = {iv.status for iv in per_order}
+            status = next(s for s in ("invalid", "error", "skipped") if s in statuses)
+            return ItemVerdict(status=status, votes=dict(unit_votes), consistent=consistent, **base)  # type: ignore[arg-type]
+        first, second = (iv.label for iv in per_order)
+        label: str | int | None
+        if first == second:
+            label = first
+        elif order_rule == "judgebench" and "tie" in (first, second):
+            label = second if first == "tie" else first
+        else:
+            label = "tie"
+        return ItemVerdict(status="ok", label=label, votes=dict(unit_votes), consistent=consistent, **base)
+    labels = [v.label for v in verdicts if v.status == "ok" and v.label is not None]
     if not labels:
         statuses = {v.status for v in verdicts}
         status = next((s for s in ("invalid", "error") if s in statuses), "skipped")
         return ItemVerdict(status=status, **base)  # type: ignore[arg-type]
     votes = Counter(labels)
     consistent = len(votes) == 1 if len(labels) > 1 else None
-    scale = rubric.scale
     score_mean = statistics.fmean(int(x) for x in labels) if scale.kind == "ordinal" else None
-    label: str | int | None
     if scale.kind == "ordinal" and judge.aggregation == "median":
         label = sorted(int(x) for x in labels)[(len(labels) - 1) // 2]
     elif scale.kind == "ordinal" and judge.aggregation == "mean":
@@ -313,10 +364,8 @@ def aggregate(rubric: Rubric, judge: JudgeConfig, item: GoldItem, verdicts: list
             label = "fail"
         elif scale.kind == "ordinal":
             label = min(int(x) for x in top)
-        elif scale.allow_tie:
-            label = "tie"
         else:
-            return ItemVerdict(status="invalid", votes={str(k): n for k, n in votes.items()}, **base)
+            label = "tie"
     return ItemVerdict(
         status="ok",
         label=label,

@@ -302,4 +302,5 @@ def test_imported_ties_resolve_like_judgecal_runs():
         RecordedVerdict(item_id="i", label="B", order="ba"),
     ]
     assert _item_verdict(ab, ["A", "B", "tie"], None, "pairwise") == ("tie", "ok")
-    assert _item_verdict(ab, ["A", "B"], None, "pairwise") == (None, "invalid")
+    # order-inconsistent: a tie (Zheng et al. 2023), even on a scale without ties — never invalid
+    assert _item_verdict(ab, ["A", "B"], None, "pairwise") == ("tie", "ok")

@@ -234,7 +234,10 @@ def _agreement_block(
     }
     estimates = ag_boot(human, judge, stats, labels, clusters, n_resamples, confidence, seed)
     cm = ag.confusion_matrix(human, judge, labels=labels) if rows else np.zeros((len(labels),) * 2, dtype=int)
-    prf = ag.precision_recall_f1(human, judge, labels=labels, macro_labels=inp.labels)
+    # macro averages over the gold classes: a judge-only category (``tie`` of order-inconsistent
+    # pairs on a scale without ties) has no gold item and no recall
+    gold_classes = [lab for lab in inp.labels if lab in set(human)] or inp.labels
+    prf = ag.precision_recall_f1(human, judge, labels=labels, macro_labels=gold_classes)
     block: dict[str, Any] = {
         "treatment": treatment,
         "n": len(rows),
@@ -551,6 +554,7 @@ def build_report(
         "judge_invalid": status["invalid"],
         "judge_error": status["error"],
         "judge_skipped": status["skipped"],
+        "order_inconsistent": int(inp.meta.get("order_inconsistent", 0)),
     }
     if counts["without_majority"]:
         notes.append(

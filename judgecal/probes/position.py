@@ -3,70 +3,84 @@
 **Pairwise rubrics.** Every gold pair is judged in both orders (``ab``: output_a shown first,
 ``ba``: output_b shown first; the ``ab`` verdicts are the ones a plain ``judgecal grade`` run
 already stored, so they come from the cache). Verdicts are in the item's own terms (``A`` =
-output_a, whatever the order). From them, per stratum (all pairs; *clear-gap* pairs, whose
-human labels are unanimous and not ``tie``; *close* pairs, a split vote or a ``tie`` label):
+output_a, whatever the order). Three things are told apart:
 
-- **consistency** = k/n, k = pairs whose two orders both gave a valid verdict and the same one,
-  n = pairs with a verdict (valid or unparseable) in both orders. An unparseable verdict counts
-  against consistency (METHODS Part 5.2). Wilson interval.
-- **positional agreement** (LLMBar's ``equal``): pairs whose two labels are equal, two
-  unparseable verdicts counting as equal, over all pairs — for comparison with published figures.
-- over the *valid unit verdicts* (both orders pooled; n_valid of them): **first** = picks of the
-  output shown first (``A`` in ``ab``, ``B`` in ``ba``), **second** = picks of the output shown
-  second, **tie**; shares first/n_valid, second/n_valid, tie/n_valid.
-- **first-slot excess** = (first − second)/n_valid, the headline: 0 for an order-blind judge,
-  +1 for one that always picks the first slot. Percentile bootstrap by item (by ``prompt_id``
-  when items carry one): each item brings its d_i = first_i − second_i and its valid count.
-  When every pair has two directional verdicts it equals (pairs biased to the first slot − pairs
-  biased to the second)/pairs, METHODS' |first − second|.
-- **sign test** among *directional pairs*: pairs with d_i ≠ 0 (picked the first slot more often
-  than the second, or the reverse; a consistent pair has d_i = 0); k = pairs with d_i > 0,
-  exact two-sided binomial test against 1/2. Pairs are independent; units of one pair are not.
+1. **First-slot preference** — the headline and the one gated test. Over the *complete* pairs
+   (a valid verdict in both orders; n of them), each pair i brings
 
-Decision (thresholds from the approval policy; METHODS P1): pass when
+       e_i = (first_i − second_i) / 2  ∈ {−1, −½, 0, ½, 1},
 
-- clear-gap consistency ≥ ``min_consistency`` (0.90) and its Wilson lower bound ≥
-  ``min_consistency_lower`` (0.85) — on all pairs when there is no clear-gap pair — and
-- the first-slot preference is not *both* material and significant: |excess| ≤
-  ``max_first_slot_excess`` (0.05) **or** sign-test p ≥ ``alpha`` (0.05). Failing needs p < α,
-  so a judge without position bias fails this part in at most α of runs (the sign test is exact
-  and conservative); requiring both conditions to hold for a pass would flag more than half of
-  unbiased judges on 26 pairs from sampling noise alone.
+   first_i / second_i = its verdicts that picked the output shown first / second (``A`` in
+   ``ab``, ``B`` in ``ba``; a tie is neither). The **first-slot excess** ē = mean e_i is 0 for an
+   order-blind judge, whatever its accuracy — its errors fall on either slot alike — and +1 for
+   one that always picks the first slot. (The simulated judge's ``position_bias`` b gives
+   E[e_i] = b exactly.) Pairs are the units, so the two orders of a pair are never counted as
+   independent. Interval: the adjusted Wald interval of a paired difference (Bonett & Price
+   2012, J. Educ. Behav. Stat. 37:479), generalised to the half-steps a tie brings — one pseudo-
+   pair at +1 and one at −1 are added, ẽ = Σe/(n + 2), var = ((Σe² + 2)/(n + 2) − ẽ²)/(n + 2) —
+   which is exactly Bonett–Price when no verdict is a tie, and does not collapse to [0, 0] when
+   no pair leans either way. When pairs share a ``prompt_id`` the variance takes the cluster
+   design effect (as :func:`judgecal.probes._stats.paired_difference`). Test: ``|excess| ≤ T``
+   (``max_first_slot_excess``, 0.10: the interval of a 92%-accurate judge on 200 pairs is about
+   ±0.05 wide, so a tolerance of 0.05 could almost never be shown), one-sided normal p-value at
+   the boundary ±T; the probe
+   passes when the 95% interval lies inside ±T and fails when the battery's Holm-adjusted
+   p-value is below α. Pairs with an unparseable verdict in one order are left out of the excess
+   (their one verdict cannot show a preference between slots) and counted in ``details``.
 
-:func:`position_statistics` computes all of this from recorded verdicts (:class:`PairVerdicts`;
-:func:`pairs_from_judgments` reads them from an imported :class:`~judgecal.importers.JudgmentSet`,
-e.g. LLMBar's both-order results) and is what :meth:`PositionProbe.run` uses.
+2. **Order inconsistency** — reported, not a bias test: the share of complete pairs whose two
+   orders gave different labels (Wilson interval). A judge whose errors are redrawn for every
+   prompt is inconsistent in about 1 − a² − (1 − a)² of the pairs of a two-label scale (a =
+   accuracy per order) with no position bias at all; it belongs to stability, not to bias.
 
-**Binary and ordinal rubrics.** The option order is the order of the rubric's criteria: the
-items are judged again with the criteria reversed and the paired change measured: directional
-shift Δ = (c − b)/n (b = pass→fail, c = fail→pass; bootstrap CI, exact McNemar p), flip rate
-(any label change; Wilson). Pass unless |Δ| > ``max_criteria_shift`` (0.05) and McNemar p < α.
+3. **Noise** beside it: the inconsistency an *order-blind* judge with the measured per-order
+   confusion would show, 1 − mean_i Σ_l P̂(l | h_i)², P̂(l | h) = the share of verdicts (both
+   orders, complete pairs with a human majority h) that said l. The gap between observed and
+   expected inconsistency is the part of the inconsistency that order explains.
+
+Reported besides: LLMBar's positional agreement (``equal``: equal labels in both orders, two
+unparseable verdicts counting as equal, over all pairs — for comparison with published figures),
+first/second/tie shares over the valid verdicts, the exact sign test over pairs that lean to one
+slot, all overall and for *clear-gap* pairs (humans unanimous, not ``tie``) and *close* pairs (a
+split vote or a ``tie`` label).
+
+**Binary and ordinal rubrics** do not apply: there is no pair whose order could matter. The order
+of a rubric's criteria — the option order of a single-output prompt — is tested by the
+``rewording`` probe, whose rewrites include the criteria reordered.
+
+**Before any call** (:meth:`PositionProbe.plan`): an ideal judge leaves every e_i (every paired
+change) at 0, so its interval is ±z·√2/(n + 2); it lies inside ±T only when
+n ≥ ⌈z·√2/T⌉ − 2 = 26 pairs at T = 0.10 (z = 1.96). With fewer pairs the probe says
+*underpowered* and makes no call. Calls: two per gold pair (one of them usually cached).
+
+:func:`position_statistics` computes the pairwise figures from recorded verdicts
+(:class:`PairVerdicts`; :func:`pairs_from_judgments` reads them from an imported
+:class:`~judgecal.importers.JudgmentSet`, e.g. LLMBar's both-order results) and
+:func:`position_test` the gated test; :meth:`PositionProbe.run` uses both.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from judgecal.calibrate.intervals import Estimate, wilson
 from judgecal.gold import GoldItem
 from judgecal.judge import JudgeConfig, RunResult, aggregate
 from judgecal.probes._stats import (
-    Check,
-    Decision,
-    decide,
-    derive_item,
+    boundary_p,
     fmt,
-    paired_shift,
     ratio_bootstrap,
     sign_test,
-    signed_rank_test,
 )
-from judgecal.probes.base import ProbeContext, ProbeResult
-from judgecal.prompt import render_messages
+from judgecal.probes.base import ProbeContext, ProbePlan, ProbeResult, ProbeTest, settle
 from judgecal.rubric import Rubric
 
 __all__ = [
@@ -74,22 +88,23 @@ __all__ = [
     "PositionProbe",
     "PositionStatistics",
     "StratumStatistics",
+    "adjusted_mean",
+    "min_cases",
     "pairs_from_judgments",
     "pairs_from_run",
-    "position_decision",
     "position_statistics",
+    "position_test",
 ]
 
 Label = str | int
-Stratum = Literal["all", "clear_gap", "close"]
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "min_consistency": 0.90,
-    "min_consistency_lower": 0.85,
-    "max_first_slot_excess": 0.05,
-    "max_criteria_shift": 0.05,
+    "max_first_slot_excess": 0.10,
     "alpha": 0.05,
 }
+
+HEADLINE = "first-slot excess"
+"""The name of the pairwise gated test."""
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,9 @@ class PairVerdicts:
     ba: Label | None
     """The verdict with output_b shown first, mapped back (``A`` still means output_a)."""
     humans: tuple[Label, ...] = ()
-    """The human labels of the pair (decide the stratum)."""
+    """The human labels of the pair (decide the stratum and the per-order accuracy)."""
     cluster: str | None = None
-    """Bootstrap cluster (e.g. the prompt id); the item itself when None."""
+    """Cluster of dependent pairs (e.g. the prompt id); the pair itself when None."""
 
     @property
     def stratum(self) -> Literal["clear_gap", "close", "unlabelled"]:
@@ -116,6 +131,33 @@ class PairVerdicts:
             return "clear_gap"
         return "close"
 
+    @property
+    def complete(self) -> bool:
+        """Both orders gave a valid verdict."""
+        return self.ab is not None and self.ba is not None
+
+    @property
+    def lean(self) -> float | None:
+        """e = (first-slot picks − second-slot picks)/2 over the two orders (None unless complete).
+
+        >>> orders = [("A", "B"), ("B", "A"), ("A", "tie"), ("A", "A")]
+        >>> [PairVerdicts(str(i), ab, ba).lean for i, (ab, ba) in enumerate(orders)]
+        [1.0, -1.0, 0.5, 0.0]
+        """
+        if not self.complete:
+            return None
+        f1, s1 = _first_second(self.ab, "ab")
+        f2, s2 = _first_second(self.ba, "ba")
+        return (f1 + f2 - s1 - s2) / 2
+
+    @property
+    def majority(self) -> Label | None:
+        """The humans' majority label (None: no label, or the top labels tie)."""
+        ranked = Counter(self.humans).most_common()
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        return ranked[0][0]
+
 
 class StratumStatistics(BaseModel):
     """Position statistics of one stratum of pairs (see the module docstring for definitions)."""
@@ -124,14 +166,26 @@ class StratumStatistics(BaseModel):
 
     n_pairs: int
     """Pairs in the stratum."""
-    consistency: Estimate
-    """Same valid verdict in both orders, over pairs with a verdict in both orders (Wilson)."""
+    n_complete: int
+    """Pairs with a valid verdict in both orders (the units of the excess and the inconsistency)."""
+    first_slot_excess: Estimate
+    """Mean of e_i = (first − second)/2 over complete pairs; adjusted Wald interval."""
+    excess_se: float
+    """Standard error of the adjusted excess (the p-value's scale)."""
+    excess_centre: float
+    """The adjusted excess Σe/(n + 2) the interval is centred on."""
+    order_inconsistency: Estimate
+    """Complete pairs whose two orders gave different labels / complete pairs (Wilson)."""
+    per_order_accuracy: float
+    """Verdicts (both orders, complete pairs with a human majority) equal to that majority."""
+    expected_inconsistency: float
+    """The inconsistency of an order-blind judge with the measured per-order confusion."""
     positional_agreement: float
     """LLMBar's ``equal``: equal labels in both orders (two unparseable verdicts equal) / pairs."""
     n_equal: int
     """Pairs counted equal under that convention."""
     n_valid: int
-    """Valid unit verdicts (both orders pooled)."""
+    """Valid unit verdicts (both orders pooled, all pairs)."""
     first: int
     """Valid verdicts that picked the output shown first."""
     second: int
@@ -139,15 +193,13 @@ class StratumStatistics(BaseModel):
     tie: int
     """Valid tie verdicts."""
     first_share: Estimate
-    """first/n_valid (bootstrap by item)."""
+    """first/n_valid (bootstrap by pair, or cluster)."""
     second_share: float
     """second/n_valid."""
-    first_slot_excess: Estimate
-    """(first − second)/n_valid, bootstrap by item (or cluster)."""
     directional_pairs: int
-    """Pairs with more first-slot than second-slot picks or the reverse (sign-test n)."""
+    """Complete pairs that lean to one slot (e ≠ 0; sign-test n)."""
     first_biased_pairs: int
-    """Pairs with more first-slot than second-slot picks (sign-test k)."""
+    """Complete pairs that lean to the first slot (sign-test k)."""
     sign_p: float
     """Exact two-sided sign test of first_biased_pairs among directional_pairs."""
 
@@ -169,40 +221,152 @@ def _first_second(label: Label | None, order: Literal["ab", "ba"]) -> tuple[int,
     return (1, 0) if label == first_label else (0, 1)
 
 
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+
+
+def adjusted_mean(
+    values: Sequence[float], *, clusters: Sequence[Any] | None = None, confidence: float = 0.95
+) -> tuple[Estimate, float, float]:
+    """The mean of paired differences ``values`` (each in [−1, 1]) with the adjusted Wald
+    interval of Bonett & Price (2012) — a pseudo-difference of +1 and one of −1 are added:
+    ``ẽ = Σv/(n + 2)``, ``var = ((Σv² + 2)/(n + 2) − ẽ²)/(n + 2)``, ``ẽ ± z·√(var·deff)``
+    clipped to [−1, 1] — with the cluster design effect ``deff = max(1, V_cluster/V_srs)``
+    when clusters are given. For values in {−1, 0, 1} it is exactly Bonett–Price's interval
+    for (c − b)/n. Returns the estimate (value = the plain mean), the standard error and the
+    centre ẽ. No values: an undefined estimate, se and centre nan.
+
+    >>> est, se, centre = adjusted_mean([0.0] * 54)
+    >>> est.value, round(est.lo, 4), round(est.hi, 4)
+    (0.0, -0.0495, 0.0495)
+    >>> from judgecal.probes._stats import paired_difference
+    >>> b, a = [True] * 8 + [False] * 12, [True] * 6 + [False] * 2 + [True] * 6 + [False] * 6
+    >>> ref, ref_se, _ = paired_difference(b, a)
+    >>> est, se, _ = adjusted_mean([int(y) - int(x) for x, y in zip(b, a)])
+    >>> [round(x, 9) for x in (est.lo, est.hi, se)] == [round(x, 9) for x in (ref.lo, ref.hi, ref_se)]
+    True
+    """
+    n = len(values)
+    if n == 0:
+        return (
+            Estimate(value=math.nan, lo=None, hi=None, n=0, method="none", confidence=confidence),
+            math.nan,
+            math.nan,
+        )
+    v = np.asarray(values, dtype=float)
+    centre = float(v.sum()) / (n + 2)
+    var = max((float((v * v).sum()) + 2.0) / (n + 2) - centre * centre, 0.0) / (n + 2)
+    deff, n_clusters = 1.0, None
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError(f"need one cluster per value, got {len(clusters)} for {n}")
+        keys: dict[Any, int] = {}
+        idx = np.asarray([keys.setdefault(g, len(keys)) for g in clusters])
+        k = n_clusters = len(keys)
+        if 1 < k < n:
+            sums = np.bincount(idx, weights=v, minlength=k)
+            sizes = np.bincount(idx, minlength=k).astype(float)
+            mean = float(v.mean())
+            v_cluster = k / (k - 1) * float(((sums - mean * sizes) ** 2).sum())
+            v_srs = n * float(((v - mean) ** 2).mean())
+            if v_srs > 0:
+                deff = max(1.0, v_cluster / v_srs)
+            elif v_cluster > 0:
+                deff = float(sizes.max())
+    se = math.sqrt(var * deff)
+    z = _z(confidence)
+    est = Estimate(
+        value=float(v.mean()),
+        lo=max(-1.0, centre - z * se),
+        hi=min(1.0, centre + z * se),
+        n=n,
+        method="adjusted_wald",
+        confidence=confidence,
+        n_clusters=n_clusters,
+    )
+    return est, se, centre
+
+
+def min_cases(tolerance: float, *, confidence: float = 0.95) -> int:
+    """The fewest cases with which an ideal judge (every paired difference 0) gets its adjusted
+    Wald interval, ±z·√2/(n + 2), inside ±``tolerance``.
+
+    >>> min_cases(0.05), min_cases(0.10), min_cases(0.05, confidence=0.9)
+    (54, 26, 45)
+    """
+    if tolerance <= 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    return max(1, math.ceil(_z(confidence) * math.sqrt(2.0) / tolerance - 2.0 - 1e-12))
+
+
+def _expected_inconsistency(pairs: Sequence[PairVerdicts]) -> tuple[float, float]:
+    """(per-order accuracy, inconsistency of an order-blind judge with the measured confusion)."""
+    by_truth: dict[Label, Counter[Label]] = {}
+    truths: list[Label] = []
+    right = total = 0
+    for p in pairs:
+        h = p.majority
+        if h is None or not p.complete:
+            continue
+        truths.append(h)
+        row = by_truth.setdefault(h, Counter())
+        for label in (p.ab, p.ba):
+            row[label] += 1  # type: ignore[index]
+            right += label == h
+            total += 1
+    if not truths:
+        return math.nan, math.nan
+    agree = {h: sum((k / sum(row.values())) ** 2 for k in row.values()) for h, row in by_truth.items()}
+    return right / total, 1.0 - sum(agree[h] for h in truths) / len(truths)
+
+
 def _stratum_statistics(
     pairs: Sequence[PairVerdicts], *, n_resamples: int, seed: int, confidence: float
 ) -> StratumStatistics:
-    consistent = sum(p.ab is not None and p.ab == p.ba for p in pairs)
-    n_equal = sum(p.ab == p.ba for p in pairs)
-    d: list[int] = []
+    complete = [p for p in pairs if p.complete]
+    leans = [p.lean or 0.0 for p in complete]
+    clusters = [p.cluster or p.item_id for p in complete]
+    excess, se, centre = adjusted_mean(
+        leans, clusters=clusters if any(p.cluster for p in complete) else None, confidence=confidence
+    )
+    inconsistent = sum(p.ab != p.ba for p in complete)
+    accuracy, expected = _expected_inconsistency(complete)
     firsts: list[int] = []
     valid: list[int] = []
     tie = 0
     for p in pairs:
-        f1, s1 = _first_second(p.ab, "ab")
-        f2, s2 = _first_second(p.ba, "ba")
+        f1, _ = _first_second(p.ab, "ab")
+        f2, _ = _first_second(p.ba, "ba")
         firsts.append(f1 + f2)
-        d.append(f1 + f2 - s1 - s2)
         valid.append((p.ab is not None) + (p.ba is not None))
         tie += (p.ab == "tie") + (p.ba == "tie")
     first, n_valid = sum(firsts), sum(valid)
-    second = n_valid - first - tie
-    clusters = [p.cluster or p.item_id for p in pairs]
-    boot = {"clusters": clusters, "n_resamples": n_resamples, "seed": seed, "confidence": confidence}
-    directional = sum(x != 0 for x in d)
-    first_biased = sum(x > 0 for x in d)
+    boot = {
+        "clusters": [p.cluster or p.item_id for p in pairs],
+        "n_resamples": n_resamples,
+        "seed": seed,
+        "confidence": confidence,
+    }
+    directional = sum(x != 0 for x in leans)
+    first_biased = sum(x > 0 for x in leans)
+    n_equal = sum(p.ab == p.ba for p in pairs)
     return StratumStatistics(
         n_pairs=len(pairs),
-        consistency=wilson(consistent, len(pairs), confidence=confidence),
-        positional_agreement=n_equal / len(pairs) if pairs else float("nan"),
+        n_complete=len(complete),
+        first_slot_excess=excess,
+        excess_se=se,
+        excess_centre=centre,
+        order_inconsistency=wilson(inconsistent, len(complete), confidence=confidence),
+        per_order_accuracy=accuracy,
+        expected_inconsistency=expected,
+        positional_agreement=n_equal / len(pairs) if pairs else math.nan,
         n_equal=n_equal,
         n_valid=n_valid,
         first=first,
-        second=second,
+        second=n_valid - first - tie,
         tie=tie,
         first_share=ratio_bootstrap(firsts, valid, **boot),  # type: ignore[arg-type]
-        second_share=second / n_valid if n_valid else float("nan"),
-        first_slot_excess=ratio_bootstrap(d, valid, **boot),  # type: ignore[arg-type]
+        second_share=(n_valid - first - tie) / n_valid if n_valid else math.nan,
         directional_pairs=directional,
         first_biased_pairs=first_biased,
         sign_p=sign_test(first_biased, directional),
@@ -216,16 +380,22 @@ def position_statistics(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> PositionStatistics:
-    """Consistency, first/second-slot shares, first-slot excess (bootstrap) and the sign test,
-    overall and for clear-gap and close pairs — a pure function of recorded verdicts.
+    """First-slot excess (adjusted Wald), order inconsistency and its order-blind expectation,
+    first/second-slot shares and the sign test, overall and for clear-gap and close pairs — a
+    pure function of recorded verdicts.
+
+    Pair 1 is consistent, pair 2 picks the first slot in both orders (e = 1), pair 3 is a tie
+    in one order and the first slot in the other (e = ½), pair 4 is unparseable once:
 
     >>> pairs = [PairVerdicts("1", "A", "A", ("A",)), PairVerdicts("2", "A", "B", ("B",)),
-    ...          PairVerdicts("3", "B", "B", ("B", "A")), PairVerdicts("4", None, None, ("A",))]
+    ...          PairVerdicts("3", "tie", "B", ("B", "A")), PairVerdicts("4", None, "A", ("A",))]
     >>> s = position_statistics(pairs, n_resamples=100)
-    >>> s.all.consistency.value, s.all.positional_agreement, (s.all.first, s.all.second, s.all.n_valid)
-    (0.5, 0.75, (4, 2, 6))
-    >>> round(s.all.first_slot_excess.value, 4), s.all.directional_pairs, s.clear_gap.n_pairs, s.close.n_pairs
-    (0.3333, 1, 3, 1)
+    >>> s.all.n_complete, s.all.first_slot_excess.value, s.all.order_inconsistency.value
+    (3, 0.5, 0.6666666666666666)
+    >>> (s.all.first, s.all.second, s.all.tie, s.all.n_valid), s.all.positional_agreement
+    ((4, 2, 1, 7), 0.25)
+    >>> s.all.directional_pairs, s.clear_gap.n_pairs, s.close.n_pairs
+    (2, 3, 1)
     """
     pairs = list(pairs)
     kw = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
@@ -236,31 +406,23 @@ def position_statistics(
     )
 
 
-def position_decision(stats: PositionStatistics, thresholds: dict[str, float] | None = None) -> Decision:
-    """Pass/fail of P1 (see the module docstring): consistency checks on clear-gap pairs (all
-    pairs when there is none) and the material-and-significant first-slot rule on all pairs.
-    The nested decisions are named ``consistency`` and ``first_slot``."""
-    t = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    basis = stats.clear_gap if stats.clear_gap.n_pairs else stats.all
-    label = "clear-gap consistency" if stats.clear_gap.n_pairs else "consistency (no clear-gap pairs)"
-    cons = basis.consistency
-    consistency = decide(
-        [
-            Check(label, cons.value, ">=", t["min_consistency"]),
-            Check(f"{label} lower bound", cons.lo, ">=", t["min_consistency_lower"]),
-        ],
-        name="consistency",
-    )
+def position_test(stats: PositionStatistics, tolerance: float = 0.05) -> ProbeTest:
+    """The gated test of the pairwise probe: the first-slot excess over all complete pairs
+    against ``|excess| ≤ tolerance``, with the one-sided boundary p-value.
+
+    >>> pairs = [PairVerdicts(str(i), "A", "A") for i in range(100)]
+    >>> t = position_test(position_statistics(pairs, n_resamples=10))
+    >>> t.inside, round(t.p_value, 3)
+    (True, 1.0)
+    """
     a = stats.all
-    first_slot = decide(
-        [
-            Check("first-slot excess", a.first_slot_excess.value, "abs<=", t["max_first_slot_excess"]),
-            Check("sign-test p", a.sign_p, ">=", t["alpha"]),
-        ],
-        mode="any",
-        name="first_slot",
+    return ProbeTest(
+        name=HEADLINE,
+        estimate=a.first_slot_excess,
+        tolerance=tolerance,
+        direction="abs",
+        p_value=boundary_p(a.excess_centre, a.excess_se, tolerance, "abs"),
     )
-    return decide([consistency, first_slot])
 
 
 def pairs_from_judgments(js: Any, judge: str) -> list[PairVerdicts]:
@@ -320,40 +482,60 @@ def pairs_from_run(
     return pairs, missing
 
 
-def _outcome(passed: bool | None, failure: str) -> str:
-    return "pass" if passed else ("undefined: too few verdicts" if passed is None else failure)
-
-
 def _pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}%"
 
 
+def _interval(e: Estimate) -> str:
+    return f"95% CI {fmt(e.lo)} to {fmt(e.hi)}"
+
+
 class PositionProbe:
-    """P1: position bias (pairwise: both orders; binary/ordinal: criteria order reversed)."""
+    """P1: position bias (pairwise rubrics: every pair judged in both orders)."""
 
     name = "position"
-    description = "Position bias: pairs judged in both orders (pointwise: criteria reversed)"
+    description = "Position bias: pairs judged in both orders; first-slot excess"
     gated = True
     default_thresholds = dict(DEFAULT_THRESHOLDS)
 
     def applies(self, rubric: Rubric, items: Sequence[GoldItem]) -> str | None:
         if not items:
             return "no gold items in the split"
-        if rubric.scale.kind == "pairwise":
-            return None
-        if len(rubric.criteria) < 2:
-            return "the rubric has one criterion: there is no option order to permute"
-        probe_item = items[0]
-        if render_messages(rubric, probe_item.inputs) == render_messages(
-            _reversed(rubric), probe_item.inputs
-        ):
-            return "the prompt template does not show the criteria, so their order cannot matter"
+        if rubric.scale.kind != "pairwise":
+            return (
+                "position bias is about where an output is shown in a pair; a single-output rubric's "
+                "criteria order is tested by the rewording probe (criteria reordered)"
+            )
         return None
 
+    def plan(self, rubric: Rubric, items: Sequence[GoldItem], thresholds: dict[str, float]) -> ProbePlan:
+        """Two judge calls per gold item (the unpermuted one usually from the cache); passable
+        when an ideal judge's interval, ±z·√2/(n + 2), fits inside ±T."""
+        t = {**DEFAULT_THRESHOLDS, **thresholds}
+        tolerance = t["max_first_slot_excess"]
+        need = min_cases(tolerance, confidence=1.0 - t["alpha"])
+        n = len(items)
+        passable = n >= need
+        reason = (
+            f"{2 * n} calls (both orders of each pair); an ideal judge's interval on {n} pairs is "
+            f"±{fmt(_z(1.0 - t['alpha']) * math.sqrt(2.0) / (n + 2))}, "
+            + (
+                f"inside ±{fmt(tolerance)}"
+                if passable
+                else f"wider than ±{fmt(tolerance)} ({need} pairs needed)"
+            )
+        )
+        return ProbePlan(
+            calls=2 * n,
+            cases=n,
+            passable=passable,
+            min_cases=None if passable else need,
+            min_items=None if passable else need,
+            reason=reason,
+        )
+
     async def run(self, ctx: ProbeContext) -> ProbeResult:
-        if ctx.rubric.scale.kind == "pairwise":
-            return await self._run_pairwise(ctx)
-        return await self._run_pointwise(ctx)
+        return settle([await self._run_pairwise(ctx)], alpha=ctx.alpha)[0]
 
     async def _run_pairwise(self, ctx: ProbeContext) -> ProbeResult:
         judge = ctx.judge.model_copy(update={"orders": "both"})
@@ -361,113 +543,38 @@ class PositionProbe:
         pairs, missing = pairs_from_run(ctx.rubric, judge, ctx.items, run)
         stats = position_statistics(pairs, n_resamples=ctx.n_resamples, seed=ctx.seed)
         t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}
-        decision = position_decision(stats, t)
+        test = position_test(stats, t["max_first_slot_excess"])
         a = stats.all
-        basis = stats.clear_gap if stats.clear_gap.n_pairs else a
         excess = a.first_slot_excess
-        verdict = _outcome(decision.passed, "FAIL: " + ", ".join(decision.failed))
+        incomplete = [p.item_id for p in pairs if not p.complete]
         reason = (
-            f"first slot picked {a.first}/{a.n_valid} times vs second {a.second}/{a.n_valid} "
-            f"(excess {fmt(excess.value)}, 95% CI {fmt(excess.lo)} to {fmt(excess.hi)}, sign test "
-            f"p={fmt(a.sign_p)} over {a.directional_pairs} directional pairs); "
-            f"{'clear-gap ' if stats.clear_gap.n_pairs else ''}consistency "
-            f"{_pct(basis.consistency.value)} (lower bound {_pct(basis.consistency.lo or float('nan'))}, "
-            f"n={basis.consistency.n}) — {verdict}"
+            f"first-slot excess {fmt(excess.value)} ({_interval(excess)}, tolerance ±"
+            f"{fmt(test.tolerance)}, p={fmt(test.p_value)}) over {a.n_complete} pairs judged in both "
+            f"orders: first slot picked {a.first} times, second {a.second}, tie {a.tie}; order-"
+            f"inconsistent pairs {_pct(a.order_inconsistency.value)} (an order-blind judge of the same "
+            f"per-order accuracy {_pct(a.per_order_accuracy)} would give {_pct(a.expected_inconsistency)})"
         )
-        by_name = {c.name: c for c in decision.checks if isinstance(c, Decision)}
         return ProbeResult(
             probe=self.name,
             kind="invariance",
             gated=self.gated,
-            statistic="first-slot excess: (first-slot − second-slot picks) / valid verdicts, both orders",
+            statistic="first-slot excess: mean over pairs of (first-slot − second-slot picks)/2, both orders",
             estimate=excess,
             headline_limit="max_first_slot_excess",
-            threshold={
-                k: t[k] for k in ("min_consistency", "min_consistency_lower", "max_first_slot_excess")
-            },
-            alpha=t["alpha"],
-            p_value=a.sign_p,
-            passed=decision.passed,
-            inconclusive=decision.only_bounds_failed,
+            threshold={"max_first_slot_excess": t["max_first_slot_excess"]},
+            alpha=ctx.alpha,
+            p_value=test.p_value,
+            tests=[test],
             reason=reason,
-            n=a.n_pairs,
+            n=a.n_complete,
             details={
                 "mode": "swap",
-                "decision": decision.summary,
-                "consistency_passed": by_name["consistency"].passed,
-                "first_slot_passed": by_name["first_slot"].passed,
+                "order_inconsistency": a.order_inconsistency.model_dump(mode="json"),
+                "expected_inconsistency": a.expected_inconsistency,
+                "per_order_accuracy": a.per_order_accuracy,
                 "statistics": stats.model_dump(mode="json"),
                 "items_without_both_orders": missing,
+                "items_unparseable_in_one_order": incomplete,
                 "run_id": run.run_id,
             },
         )
-
-    async def _run_pointwise(self, ctx: ProbeContext) -> ProbeResult:
-        rubric = ctx.rubric
-        original = await ctx.grade(ctx.items, label="position-original")
-        variants = [derive_item(it, self.name, "criteria_reversed") for it in ctx.items]
-        permuted = await ctx.grade(variants, rubric=_reversed(rubric), label="position-criteria")
-        before_by = {iv.item_id: iv for iv in original.items}
-        after_by = {iv.item_id: iv for iv in permuted.items}
-        before, after, flips, clusters, score_diffs = [], [], 0, [], []
-        for item, variant in zip(ctx.items, variants, strict=True):
-            b, a = before_by.get(item.id), after_by.get(variant.id)
-            if b is None or a is None or b.status != "ok" or a.status != "ok":
-                continue
-            before.append(bool(b.passed))
-            after.append(bool(a.passed))
-            flips += b.label != a.label
-            clusters.append(str(item.metadata.get("prompt_id", item.id)))
-            if rubric.scale.kind == "ordinal":
-                score_diffs.append(int(a.label) - int(b.label))  # type: ignore[arg-type]
-        est, p, counts = paired_shift(
-            before, after, clusters=clusters, n_resamples=ctx.n_resamples, seed=ctx.seed
-        )
-        t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}
-        decision = decide(
-            [
-                Check("criteria-order shift", est.value, "abs<=", t["max_criteria_shift"]),
-                Check("McNemar p", p, ">=", t["alpha"]),
-            ],
-            mode="any",
-        )
-        flip = wilson(flips, len(before))
-        details: dict[str, Any] = {
-            "mode": "criteria_reversed",
-            "decision": decision.summary,
-            "counts": counts,
-            "flip_rate": flip.model_dump(mode="json"),
-            "criteria_order": [c.id for c in reversed(rubric.criteria)],
-            "run_ids": [original.run_id, permuted.run_id],
-        }
-        if score_diffs:
-            details["mean_score_change"] = sum(score_diffs) / len(score_diffs)
-            details["signed_rank_p"] = signed_rank_test(score_diffs)
-        reason = (
-            f"with the criteria reversed {counts['b']} of {counts['n']} verdicts went pass→fail and "
-            f"{counts['c']} fail→pass (Δ {fmt(est.value)}, 95% CI {fmt(est.lo)} to {fmt(est.hi)}, "
-            f"McNemar p={fmt(p)}; flip rate {_pct(flip.value)}) — "
-            f"{_outcome(decision.passed, 'FAIL: the shift is material and significant')}"
-        )
-        return ProbeResult(
-            probe=self.name,
-            kind="invariance",
-            gated=self.gated,
-            statistic="criteria-order shift Δ = (fail→pass − pass→fail)/n, criteria reversed vs original",
-            estimate=est,
-            headline_limit="max_criteria_shift",
-            threshold={"max_criteria_shift": t["max_criteria_shift"]},
-            alpha=t["alpha"],
-            p_value=p,
-            passed=decision.passed,
-            inconclusive=decision.only_bounds_failed,
-            reason=reason,
-            n=counts["n"],
-            details=details,
-        )
-
-
-def _reversed(rubric: Rubric) -> Rubric:
-    """The rubric with its criteria in reverse order (private attributes — folder, hashes,
-    template — are kept by ``model_copy``)."""
-    return rubric.model_copy(update={"criteria": list(reversed(rubric.criteria))})
