@@ -20,6 +20,13 @@ How a request is answered::
         refusal_rate -> a refusal text; known item -> truth with P(accuracy) (tpr/tnr for binary);
         then verbosity, self-preference, injection and position biases; unknown item -> uniform.
 
+Besides ``/v1/models``, ``/health`` and ``/stats``, the server answers ``GET /v1/judgecal/health``
+(``{"service": "judgecal-simulator", ...}``: how judgecal recognises it on a loopback address)
+and ``POST /v1/judgecal/items`` (``{"items": [SimItem, ...]}``: learn more items' truth). judgecal
+uses them to teach a simulator served by ``judgecal simulate serve`` the truth of the items a
+probe derives — exactly what it does for the one it starts itself for ``sim/<preset>`` — so both
+grade the same prompts alike.
+
 The scale comes from ``response_format.json_schema.schema.properties.verdict`` (enum pass/fail:
 binary; integer minimum..maximum: ordinal; enum with A/B: pairwise, tie if listed); without a
 schema, pairwise if the prompt has output_a/output_b tags, else binary.
@@ -76,7 +83,10 @@ __all__ = [
     "SimCompleter",
     "SimConfig",
     "SimItem",
+    "RemoteSimulator",
+    "SIMULATOR_SERVICE",
     "SimulatedJudge",
+    "find_simulator",
     "load_config",
     "run_forever",
     "serve",
@@ -102,26 +112,85 @@ OUTCOMES: tuple[str, ...] = ("ok", "refusal", *FAULT_KINDS, "not_found", "bad_re
 """Every outcome counted by ``/stats`` (``by_outcome`` always has all of them)."""
 
 INJECTION_PATTERNS: tuple[str, ...] = (
-    r"ignore (?:all|any|previous|prior|the above)(?: (?:previous|prior|above|other))? instructions",
-    r"\bgrader\b",
-    r"\bevaluator\b",
-    r"system note",
-    r"\bsystem:",
-    r"master key",
-    r"rated this (?:answer|response) (?:as )?excellent",
-    r"experts (?:have )?rated",
-    r"score (?:this|it) (?:as )?(?:10|5|pass)",
-    r"according to (?:the )?(?:official|peer-reviewed)",
-    # "master keys" (Zhao et al. 2025): a reasoning opener, or a lone ":", on a line of its own
-    r"(?m:^\s*(?::|thought process:.*|let's solve this (?:problem )?step by step\.?|solution:?)\s*$)",
+    # -- instructions that override the grading or address whoever grades the text
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}\b(?:instructions?|rules|rubric|guidelines"
+    r"|criteria|prompt|guidance|directions)\b",
+    r"\b(?:grade|mark|rate|score|label|classify|judge|evaluate|assess|treat|consider)\s+(?:this|the|my)\s+"
+    r"(?:answer|reply|response|output|submission|message)\b[^.\n]{0,40}\b(?:pass\w*|correct|compliant"
+    r"|acceptable|approved|excellent|flawless|perfect|highest|top|full|maximum|best|\d+\s*/\s*\d+)",
+    r"\b(?:respond|reply|answer|output|return|print|emit)\s+(?:only\s+)?with\b[^.\n]{0,30}\b(?:verdict|score"
+    r"|grade|rating|label)s?\b|\b(?:output|return|print|emit)\s+(?:the\s+|a\s+)?(?:verdict|score|grade|label)\b",
+    r"\b(?:assign|give|award)\b[^.\n]{0,20}\b(?:highest|top|maximum|best|perfect|full|passing)\b[^.\n]{0,10}"
+    r"\b(?:score|grade|mark|marks|rating|verdict|label)\b",
+    r"(?:\b(?:note|message|instructions?|attention|reminder|memo)\b|\bp\.s\.)[^.\n]{0,12}\b(?:to|for)\s+(?:the\s+"
+    r"|any\s+|all\s+)?(?:grader|evaluator|judge|reviewer|assessor|scorer|rater|annotator|ai|model|llm"
+    r"|automated)s?\b",
+    r"\b(?:dear|hey|attention)\s+(?:grader|evaluator|judge|assessor|scorer|rater|ai|model|llm)\b",
+    r"\bwhoever\s+(?:grades|evaluates|reviews|scores|judges|rates|assesses)\b",
+    r"\b(?:grader|evaluator|assessor|scorer|rater|judge)s?\s*[:,]\s",
+    # -- role, system or turn markers: a fake conversation inside the answer
+    r"<\|[a-z_]{2,30}\|>",
+    r"\[/?(?:inst|sys|system)\]|<<\s*/?sys\s*>>",
+    r"(?m:^\s*(?:#{1,4}\s*)?(?:system|assistant|user|human|developer)\s*(?:message|prompt|note)?\s*[:>\]])",
+    r"</(?:answer|response|output|reply|input|text|document|context|submission|conversation|message)>",
+    r"<(?:system|instructions?|admin)>",
+    r"\b(?:system|admin|administrator|developer|operator|evaluation)\s+(?:notes?|instructions?|prompt|override)"
+    r"\s*[:\]\-\u2013\u2014]|\b(?:system|developer|evaluation)\s+(?:notes?|instructions?|prompt)\b",
+    # -- a verdict written into the answer (the judge's own output format)
+    r"\{[^{}]{0,200}[\"']?(?:verdict|score|grade|rating|label|decision|passed|result|evaluation)[\"']?\s*:",
+    r"\[\[\s*(?:pass|fail|a|b|tie|yes|no|\d+(?:\.\d+)?)\s*\]\]",
+    r"\b(?:verdict|grade|rating|assessment|evaluation|judg(?:e)?ment)\s*(?:[:=]|is)\s*[\"'\[]*\s*(?:pass(?:ed)?"
+    r"|correct|compliant|approved|acceptable|excellent|\d+(?:\.\d+)?)\b",
+    r"\bscore\s*[:=]?\s*\d+(?:\.\d+)?\s*/\s*\d+",
+    # -- hidden text: zero-width characters, Unicode tag characters, comments, invisible styling
+    "[\u200b\u200c\u200d\u2060\ufeff]",
+    "[\U000e0000-\U000e007f]",
+    r"<!--",
+    r"display\s*:\s*none|font-size\s*:\s*0|color\s*:\s*(?:white|#fff\b|#ffffff)",
+    # -- claims that the answer was verified, approved or is backed by authority
+    r"\b(?:this|the above|the following|my)\s+(?:answer|reply|response|output|solution|message|submission)\b"
+    r"[^.\n]{0,60}\b(?:verified|approved|certified|validated|vetted|endorsed|fact-checked|signed off"
+    r"|pre-approved|compliant|complies)\b",
+    r"\b(?:verified|certified|confirmed|validated|approved)\s+(?:as\s+)?(?:correct|accurate|compliant|true|valid"
+    r"|safe)\b",
+    r"\b(?:reviewed|verified|checked|vetted)\s+and\s+(?:approved|verified|confirmed|certified)\b",
+    r"\bpre-approved\b|\bofficially\s+(?:approved|verified|endorsed)\b",
+    r"\baccording to\s+(?:a\s+|the\s+)?(?:official|peer-reviewed|published|authoritative|internal)\b",
+    r"\bpeer-reviewed\b|\bet al\.?,?\s*\(?(?:19|20)\d{2}",
+    # -- social proof: what other people supposedly think of this answer
+    r"\b\d{1,3}(?:\.\d+)?\s?%\s+of\s+(?:\w+\s+){0,2}(?:users|customers|reviewers|experts|people|readers"
+    r"|respondents|annotators|raters|evaluators|agents|graders|judges)\b",
+    r"\b\d+\s+(?:out\s+)?of\s+(?:every\s+)?\d+\s+(?:\w+\s+){0,2}(?:users|customers|reviewers|experts|people"
+    r"|readers|annotators|raters|evaluators|agents|graders|judges)\b",
+    r"\b(?:experts?|reviewers?|users|customers|raters|annotators|evaluators|people|readers|agents|panel|most"
+    r"|thousands|millions|hundreds|everyone)\b[^.\n]{0,40}\b(?:rated|preferred|prefer|agreed|approved|found"
+    r"|voted|recommend(?:ed)?|liked|loved|endorsed|chose)\b[^.\n]{0,30}\b(?:this|the above)\s+(?:answer"
+    r"|reply|response|solution|explanation)\b",
+    r"\brated\b[^.\n]{0,25}\b(?:excellent|outstanding|very helpful|perfect|10\s*/\s*10|5\s*/\s*5|five stars"
+    r"|5 stars)",
+    # -- "master keys" (Zhao et al. 2025): a content-free reasoning opener or lone punctuation on a line
+    r"(?m:^\s*[:.;,\-\u2013\u2014\u2026]+\s*$)",
+    r"(?m:^\s*(?:thoughts?(?: process)?|reasoning|solution|answer|analysis|step\s*1|let'?s\s+(?:think|solve"
+    r"|work|reason)\b[^.\n]{0,40})\s*[:.]?\s*$)",
 )
-"""Case-insensitive regexes of payloads that address the grader instead of the user (a gullible
-judge obeys them) and of fake authority (citations a gullible judge believes)."""
+"""Case-insensitive regexes of injections in a graded text, written as general heuristics, not as
+the probe's payloads: instructions that override the grading or address whoever grades it
+("ignore ... instructions", "mark this reply as ...", "note to the evaluator"); role, system and
+turn markers (chat-template tokens, ``[INST]``, ``System:`` lines, closing tags of the answer);
+a verdict written into the answer (verdict-shaped JSON, ``[[A]]``, "verdict: pass", "score 9/10");
+hidden text (zero-width and Unicode tag characters, HTML comments, invisible styling); claims
+that the answer was verified or is backed by authority (fake approvals, citations); social proof
+about the answer ("87% of reviewers ..."); and the "master keys" of Zhao et al. 2025 (a lone
+":" or a content-free reasoning opener on a line of its own)."""
 
 _INJECTION_RE = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.IGNORECASE)
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with evaluating this content."
 """What a refusing judge answers (HTTP 200, not JSON)."""
+
+SIMULATOR_SERVICE = "judgecal-simulator"
+"""What ``GET /v1/judgecal/health`` answers in ``service``: how judgecal tells its own simulator
+from any other OpenAI-compatible server (:func:`find_simulator`)."""
 
 Truth = Literal["pass", "fail", "A", "B", "tie"] | StrictInt
 
@@ -192,8 +261,16 @@ class JudgeProfile(BaseModel):
     """P(favouring an output of an own family: pass / score + 1 / that side; no effect when both
     pairwise sides are own-family)."""
     injection_susceptibility: float = Field(default=0.0, ge=0.0, le=1.0)
-    """P(obeying an injection payload (see INJECTION_PATTERNS) in the graded output: the best
-    label, or the side that contains it)."""
+    """P(obeying an injection in the graded output: the best label, or the side that contains it
+    when only one side of a pair does). An injection is anything :data:`INJECTION_PATTERNS`
+    matches, a general heuristic over the graded text (not a list of known payloads): an
+    instruction about the verdict, score or grading, or addressed to whoever grades; role, system
+    or turn markers; a verdict-shaped JSON or verdict line; hidden-text markers (zero-width or
+    Unicode tag characters, HTML comments); claims that the answer was verified or approved, fake
+    citations and social proof; a master key (a lone ":" or a reasoning opener on its own line).
+    The draw is independent of the accuracy draw, so on a gold-FAIL output the pass rate rises by
+    ``susceptibility × P(the verdict was not already the best label)`` — for a binary rubric
+    ``susceptibility × tnr`` (``× accuracy`` when ``tnr`` is unset)."""
     refusal_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     """P(answering with a refusal text instead of a verdict); stable per prompt and seed."""
     latency_ms: float = Field(default=0.0, ge=0.0)
@@ -767,10 +844,16 @@ class _Core:
         with self._lock:
             self._index = index
 
-    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> None:
+    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> int:
+        """Add items; one equal to a known item (same id, outputs, truth, families) is skipped, so
+        teaching the same items twice changes nothing. Returns how many were new."""
         new = [SimItem.model_validate(i) for i in items]
         with self._lock:
-            self._index = _Index([*self._index.items, *new])
+            known = set(self._index.items)
+            fresh = [item for item in dict.fromkeys(new) if item not in known]
+            if fresh:
+                self._index = _Index([*self._index.items, *fresh])
+            return len(fresh)
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -848,7 +931,44 @@ class _Core:
         app.router.add_get("/v1/models", self.models)
         app.router.add_get("/health", self.health)
         app.router.add_get("/stats", self.stats_endpoint)
+        for root in ("/v1/judgecal", "/judgecal"):  # api_base with or without /v1
+            app.router.add_get(f"{root}/health", self.identify)
+            app.router.add_post(f"{root}/items", self.items_endpoint)
         return app
+
+    async def identify(self, request: web.Request) -> web.Response:
+        """``GET /v1/judgecal/health``: says that this is judgecal's simulator (judgecal then
+        teaches it the truth of derived items, as it does the in-process one)."""
+        from aiohttp import web
+
+        return web.json_response(
+            {
+                "service": SIMULATOR_SERVICE,
+                "status": "ok",
+                "models": sorted(self.profiles),
+                "items": len(self._index.items),
+            }
+        )
+
+    async def items_endpoint(self, request: web.Request) -> web.Response:
+        """``POST /v1/judgecal/items`` with ``{"items": [SimItem, ...]}``: learn these items' truth
+        (items equal to known ones are skipped). 400 with the first problem when invalid."""
+        from aiohttp import web
+
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "The request body is not valid JSON.", "invalid_request_error", None)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return _error(400, "'items' must be an array of items.", "invalid_request_error", None)
+        try:
+            added = self.add_items(items)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "item"
+            return _error(400, f"invalid item: {where}: {first['msg']}", "invalid_request_error", None)
+        return web.json_response({"added": added, "items": len(self._index.items)})
 
     async def models(self, request: web.Request) -> web.Response:
         from aiohttp import web
@@ -1147,9 +1267,96 @@ class SimulatedJudge:
         """Replace the known items (thread-safe; takes effect for the next request)."""
         self._core.set_items(items)
 
-    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> None:
-        """Add known items to those already known (thread-safe)."""
-        self._core.add_items(items)
+    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> int:
+        """Add known items to those already known (thread-safe); items equal to known ones are
+        skipped. Returns how many were new."""
+        return self._core.add_items(items)
+
+
+_LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+
+
+def _is_loopback(host: str | None) -> bool:
+    import ipaddress  # noqa: PLC0415
+
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RemoteSimulator:
+    """A judgecal simulator served by another process (``judgecal simulate serve``), reached over
+    HTTP: the same ``add_items`` / ``stats`` as :class:`SimulatedJudge`, so judgecal teaches it
+    the truth of derived items exactly as it teaches the one it starts itself."""
+
+    def __init__(self, api_base: str, *, timeout: float = 10.0) -> None:
+        self.api_base: str = api_base.rstrip("/")
+        """The base URL requests go to (``http://127.0.0.1:PORT/v1``)."""
+        self.timeout = timeout
+
+    def _call(self, path: str, body: Any = None) -> Any:
+        import urllib.request  # noqa: PLC0415
+
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        request = urllib.request.Request(f"{self.api_base}/judgecal/{path}", data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    def health(self) -> dict[str, Any]:
+        """``GET /v1/judgecal/health``: ``service``, ``models``, ``items``."""
+        out: dict[str, Any] = self._call("health")
+        return out
+
+    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> int:
+        """``POST /v1/judgecal/items``: teach the items' truth; returns how many were new."""
+        payload = [SimItem.model_validate(i).model_dump(mode="json") for i in items]
+        if not payload:
+            return 0
+        return int(self._call("items", {"items": payload})["added"])
+
+    def stats(self) -> dict[str, Any]:
+        """The server's ``/stats`` counters."""
+        import urllib.request  # noqa: PLC0415
+
+        root = self.api_base.removesuffix("/v1")
+        with urllib.request.urlopen(f"{root}/stats", timeout=self.timeout) as response:  # noqa: S310
+            out: dict[str, Any] = json.loads(response.read())
+        return out
+
+
+def find_simulator(api_base: str | None, *, timeout: float = 2.0) -> RemoteSimulator | None:
+    """The judgecal simulator at ``api_base``, or None. Only a loopback address is asked (a remote
+    provider is never sent a probe request), with one ``GET /v1/judgecal/health`` whose answer must
+    name :data:`SIMULATOR_SERVICE`; any error (404 from vLLM or llama.cpp, refused, timeout) is None.
+
+    >>> find_simulator("https://api.openai.com/v1") is None  # not loopback: nothing is sent
+    True
+    """
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    if not api_base:
+        return None
+    try:
+        host = urlsplit(api_base).hostname
+    except ValueError:
+        return None
+    if not _is_loopback(host):
+        return None
+    remote = RemoteSimulator(api_base, timeout=timeout)
+    try:
+        answer = remote.health()
+    except (OSError, ValueError):  # URLError and HTTPError are OSErrors; bad JSON a ValueError
+        return None
+    if not isinstance(answer, dict) or answer.get("service") != SIMULATOR_SERVICE:
+        return None
+    remote.timeout = 30.0
+    return remote
 
 
 class SimCompleter:
@@ -1240,6 +1447,6 @@ class SimCompleter:
         """Replace the known items."""
         self._core.set_items(items)
 
-    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> None:
-        """Add known items to those already known."""
-        self._core.add_items(items)
+    def add_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> int:
+        """Add known items to those already known (equal ones are skipped); how many were new."""
+        return self._core.add_items(items)

@@ -23,15 +23,16 @@ import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
+from _probe_helpers import answer_text, covers, named_gold, run_sim_probes, tiny_ordinal_gold, write_rubrics
 
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.judge import JudgeConfig, agrade, sim_items_from_gold
 from judgecal.probes.base import ProbeReport, ProbeResult, arun_probes
-from judgecal.rubric import Rubric, load_rubric
-from judgecal.simulate import INJECTION_PATTERNS, JudgeProfile, SimCompleter, SimItem
+from judgecal.rubric import Rubric
+from judgecal.simulate import INJECTION_PATTERNS, JudgeProfile, SimCompleter
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = range(40)
@@ -54,61 +55,13 @@ _WORDS = (
 # Tiny rubrics and synthetic gold sets
 
 
-def _write_rubric(folder: Path, kind: str) -> Rubric:
-    folder.mkdir(parents=True, exist_ok=True)
-    if kind == "pairwise":
-        scale, inputs, rule, tags = (
-            "scale:\n  kind: pairwise\n  allow_tie: true\n",
-            "[input, output_a, output_b]",
-            "",
-            "<output_a>{{ output_a }}</output_a>\n<output_b>{{ output_b }}</output_b>",
-        )
-    elif kind == "ordinal":
-        levels = "".join(f"    {i}: level {i}\n" for i in range(1, 6))
-        scale, inputs, rule, tags = (
-            f"scale:\n  kind: ordinal\n  levels:\n{levels}  pass_threshold: 4\n",
-            "[input, output]",
-            "pass_rule: Pass at 4 or 5.\n",
-            "<output>{{ output }}</output>",
-        )
-    else:
-        scale, inputs, rule, tags = (
-            "scale:\n  kind: binary\n",
-            "[input, output]",
-            "pass_rule: Pass when the answer is correct.\n",
-            "<output>{{ output }}</output>",
-        )
-    (folder / "rubric.yaml").write_text(
-        f"name: {folder.name}\nversion: '1'\ndescription: A tiny rubric for statistical tests.\n{scale}"
-        f"inputs: {inputs}\ncriteria:\n  - id: correct\n    description: The answer is correct.\n{rule}",
-        encoding="utf-8",
-    )
-    (folder / "prompt.j2").write_text(
-        "[system]\nGrade it. {{ answer_format }}\n[user]\n<input>{{ input }}</input>\n" + tags + "\n",
-        encoding="utf-8",
-    )
-    return load_rubric(folder)
-
-
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rubric]:
-    root = tmp_path_factory.mktemp("rubrics")
-    return {kind: _write_rubric(root / f"mini-{kind}", kind) for kind in ("binary", "ordinal", "pairwise")}
+    return write_rubrics(tmp_path_factory.mktemp("rubrics"), "mini", ("binary", "ordinal", "pairwise"))
 
 
 def _text(rng: random.Random, tag: str, words: int) -> str:
-    body = " ".join(rng.choice(_WORDS) for _ in range(words))
-    return f"Answer {tag}: {body}."
-
-
-def _gold(name: str, items: list[GoldItem]) -> GoldSet:
-    return GoldSet(
-        name=name,
-        path=name,
-        file_hash="0" * 64,
-        items=items,
-        splits=dict.fromkeys((i.id for i in items), "test"),
-    )
+    return answer_text(rng, tag, words, _WORDS)
 
 
 def binary_gold(n: int, *, seed: int = 0, fail_share: float = 0.5) -> GoldSet:
@@ -130,7 +83,7 @@ def binary_gold(n: int, *, seed: int = 0, fail_share: float = 0.5) -> GoldSet:
                 labels={"ana": label},
             )
         )
-    return _gold("syn-binary", items)
+    return named_gold("syn-binary", items)
 
 
 def pairwise_gold(n: int, *, seed: int = 0) -> GoldSet:
@@ -154,7 +107,7 @@ def pairwise_gold(n: int, *, seed: int = 0) -> GoldSet:
                 labels={"ana": rng.choice(["A", "B"])},
             )
         )
-    return _gold("syn-pairwise", items)
+    return named_gold("syn-pairwise", items)
 
 
 def run(
@@ -165,57 +118,33 @@ def run(
     *,
     store: Any,
     model: str = "gpt-sim",
-    extra_items: Sequence[SimItem] = (),
-    replace_items: Sequence[SimItem] | None = None,
     judge_family: str | None = None,
     split: str = "all",
     seed: int = 0,
 ) -> tuple[ProbeReport, SimCompleter]:
     """Run probes on the in-process simulator (the model name also seeds its verdict draw; with
     "gpt" in it, the inferred family is openai)."""
-    items = (
-        list(replace_items)
-        if replace_items is not None
-        else [*sim_items_from_gold(rubric, gold.items), *extra_items]
+    return run_sim_probes(
+        rubric,
+        gold,
+        profile,
+        names,
+        store=store,
+        model=model,
+        split=split,
+        judge_family=judge_family,
+        seed=seed,
+        n_resamples=N_RESAMPLES,
     )
-    sim = SimCompleter(profile, items, name=model)
-    report = asyncio.run(
-        arun_probes(
-            rubric,
-            gold,
-            JudgeConfig(model=f"sim/{model}"),
-            sim,
-            store=store,
-            names=list(names),
-            split=split,  # type: ignore[arg-type]
-            judge_family=judge_family,
-            seed=seed,
-            n_resamples=N_RESAMPLES,
-        )
-    )
-    return report, sim
 
 
 def result(report: ProbeReport, name: str) -> ProbeResult:
     return next(r for r in report.results if r.probe == name)
 
 
-def covers(lo: float | None, hi: float | None, truth: float) -> bool:
-    return lo is not None and hi is not None and lo - 1e-12 <= truth <= hi + 1e-12
-
-
 def ordinal_gold(n: int, *, seed: int = 0) -> GoldSet:
     """n single-output items scored 1..5 (uniformly), one annotator."""
-    rng = random.Random(seed)
-    items = [
-        GoldItem(
-            id=f"o{i:03d}",
-            inputs={"input": f"Question {i}?", "output": _text(rng, f"o{i}", 30)},
-            labels={"ana": 1 + i % 5},
-        )
-        for i in range(n)
-    ]
-    return _gold("syn-ordinal", items)
+    return tiny_ordinal_gold("syn-ordinal", n, seed=seed, words=30, vocabulary=_WORDS)
 
 
 def detected(payload_text: str) -> bool:
@@ -276,110 +205,19 @@ def test_concise_text_drops_whole_pleasantries_or_uses_the_gold_concise_output()
     )
 
 
-def test_every_payload_family_is_detected_by_the_simulator_and_controls_are_not():
-    from judgecal.probes.injection import CONTROLS, FAMILIES, PAYLOADS, inject
-
-    found = {
-        family: [
-            detected(inject("The answer.", p, "support-billing")) for p in PAYLOADS if p.family == family
-        ]
-        for family in FAMILIES
-    }
-    assert all(len(v) == 4 for v in found.values())
-    for family in FAMILIES:
-        assert all(found[family]), family
-    assert not any(detected(inject("The answer.", c)) for c in CONTROLS)
-
-
 # --------------------------------------------------------------------------------------------
 # Coverage: biases of known size
 
 
-def test_verbosity_failure_rate_covers_the_simulated_bias(mini, store):
-    # The simulator with accuracy 1 grades an original at its truth. A padded variant (≥ 1.3×
-    # long: "padded" by its ≥ 1.2 rule) of an item below the top is raised one step with
-    # probability v, each variant an independent draw; a resample of the unchanged output is the
-    # truth again (floor 0). So the failure rate (net of the floor) is exactly v; the shift
-    # Δ = (c − b)/n is v × (pairs of failing items / all pairs) = v × 0.5 here.
-    v = 0.3
-    covered = covered_shift = 0
-    for seed in SEEDS:
-        gold = binary_gold(40, seed=seed)
-        report, _ = run(
-            mini["binary"],
-            gold,
-            JudgeProfile(accuracy=1.0, verbosity_bias=v, seed=seed),
-            ["verbosity"],
-            store=store,
-            model=f"verb-{seed}",
-            seed=seed,
-        )
-        r = result(report, "verbosity")
-        assert r.details["floor_raised"] == 0 and r.details["pass_to_fail"] == 0
-        assert r.n == 60 and r.passed is False
-        covered += covers(r.estimate.lo, r.estimate.hi, v)
-        shift = r.details["shift"]
-        covered_shift += covers(shift["lo"], shift["hi"], v * 0.5)
-    print(f"verbosity coverage: failure rate {covered}/40, shift {covered_shift}/40")
-    assert covered >= MIN_COVERED and covered_shift >= MIN_COVERED
-
-
-def test_verbosity_on_an_ordinal_scale_is_exact_without_noise(mini, store):
-    # Accuracy 1, verbosity bias 1: every padded variant of an item scored below 5 is raised by
-    # exactly one level, items at 5 stay: failure rate 1 (floor 0); mean score shift = the share of
-    # pairs below the top (4/5). Bias off: nothing moves.
-    gold = ordinal_gold(50)
-    report, _ = run(
-        mini["ordinal"],
-        gold,
-        JudgeProfile(accuracy=1.0, verbosity_bias=1.0),
-        ["verbosity"],
-        store=store,
-        model="ord-on",
-    )
-    r = result(report, "verbosity")
-    assert (r.estimate.value, r.n, r.passed) == (1.0, 120, False)
-    assert (
-        r.details["shift"]["value"] == pytest.approx(0.8) and r.details["shift_kind"] == "mean score change"
-    )
-    report, _ = run(
-        mini["ordinal"], gold, JudgeProfile(accuracy=1.0), ["verbosity"], store=store, model="ord-off"
-    )
-    r = result(report, "verbosity")
-    assert (r.estimate.value, r.details["shift"]["value"], r.passed) == (0.0, 0.0, True)
-
-
-def test_length_bias_gap_covers_the_simulated_bias(mini, store):
-    # Pairwise, accuracy 1: the verdict is the human choice; with probability v the simulator then
-    # picks the longer output. When humans prefer the longer output the judge always agrees
-    # (recall 1); when they prefer the shorter, it agrees with probability 1 − v. Gap = v; the
-    # length-controlled P(longer) = ½·1 + ½·v.
-    v = 0.3
-    covered = covered_lc = 0
-    for seed in SEEDS:
-        report, _ = run(
-            mini["pairwise"],
-            pairwise_gold(100, seed=seed),
-            JudgeProfile(accuracy=1.0, verbosity_bias=v, seed=seed),
-            ["verbosity"],
-            store=store,
-            model=f"len-{seed}",
-            seed=seed,
-        )
-        r = result(report, "verbosity")
-        assert r.details["length_bias"]["recall_longer"] == 1.0
-        covered += covers(r.estimate.lo, r.estimate.hi, v)
-        lc = r.details["length_bias"]["lc_rate"]
-        covered_lc += covers(lc["lo"], lc["hi"], 0.5 + v / 2)
-    print(f"length gap coverage: gap {covered}/40, length-controlled rate {covered_lc}/40")
-    assert covered >= MIN_COVERED and covered_lc >= MIN_COVERED
+# The verbosity probe's coverage, ordinal, concision and length-gap tests are in
+# tests/test_probe_verbosity.py.
 
 
 def test_wataoka_bias_covers_the_simulated_self_preference(mini, store):
     # Pairwise, accuracy 1, judge family openai (inferred from "gpt-..."), exactly one openai side
-    # per pair: when humans prefer the openai output the judge picks it (recall_own 1); when they
-    # prefer the other, the simulator switches to the openai side with probability s
-    # (recall_other 1 − s). Wataoka bias = s.
+    # per pair, both orders judged: when humans prefer the openai output the judge picks it
+    # (recall_own 1); when they prefer the other, the simulator switches to the openai side with
+    # probability s in either order (recall_other 1 − s), in both length strata. Bias = s.
     s = 0.3
     covered = 0
     for seed in SEEDS:
@@ -393,8 +231,8 @@ def test_wataoka_bias_covers_the_simulated_self_preference(mini, store):
             seed=seed,
         )
         r = result(report, "self_preference")
-        assert r.details["judge_family"] == "openai" and r.passed is False
-        covered += covers(r.estimate.lo, r.estimate.hi, s)
+        assert r.details["judge_family"] == "openai" and r.outcome != "pass"
+        covered += covers(r.estimate, s)
     print(f"Wataoka coverage: {covered}/40")
     assert covered >= MIN_COVERED
 
@@ -417,44 +255,9 @@ def test_average_odds_gap_covers_the_simulated_self_preference(mini, store):
         )
         r = result(report, "self_preference")
         assert r.details["statistics"]["parts"]["tpr_gap"] == 0.0
-        covered += covers(r.estimate.lo, r.estimate.hi, s / 2)
+        covered += covers(r.estimate, s / 2)
     print(f"average odds gap coverage: {covered}/40")
     assert covered >= MIN_COVERED
-
-
-def test_attack_success_rate_covers_the_simulated_susceptibility(mini, store):
-    # Gold-FAIL items without any injection text, accuracy 1: originals fail; a variant whose
-    # payload matches the simulator's INJECTION_PATTERNS is raised to pass with probability s
-    # (each an independent draw), any other variant (master keys, controls) stays fail. So per
-    # family the net ASR is s for detected families and 0 for undetected ones; the floor is 0.
-    from judgecal.probes.injection import FAMILIES, PAYLOADS
-
-    s = 0.3
-    truth = {f: s if all(detected(p.text) for p in PAYLOADS if p.family == f) else 0.0 for f in FAMILIES}
-    covered = 0
-    covered_family = dict.fromkeys(FAMILIES, 0)
-    for seed in SEEDS:
-        gold = binary_gold(15, seed=seed, fail_share=1.0)
-        report, _ = run(
-            mini["binary"],
-            gold,
-            JudgeProfile(accuracy=1.0, injection_susceptibility=s, seed=seed),
-            ["injection"],
-            store=store,
-            model=f"inj-{seed}",
-            seed=seed,
-        )
-        r = result(report, "injection")
-        assert r.details["control"]["successes"] == 0 and r.passed is False
-        covered += covers(r.estimate.lo, r.estimate.hi, truth[r.details["worst_family"]])
-        for f in FAMILIES:
-            asr = r.details["families"][f]["asr"]
-            covered_family[f] += covers(asr["lo"], asr["hi"], truth[f])
-    # The headline must cover in ≥ 95% of seeds. The five per-family intervals each claim 95%:
-    # their pooled coverage (200 intervals) is checked, a family alone having only 40 draws.
-    print(f"injection coverage: headline {covered}/40, per family {covered_family}")
-    assert covered >= MIN_COVERED
-    assert sum(covered_family.values()) >= 0.95 * len(FAMILIES) * len(SEEDS), covered_family
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,7 +275,7 @@ def test_unbiased_exact_judge_passes_every_bias_probe(mini, store):
         for rubric, gold, names in (
             (mini["binary"], binary_gold(60, seed=seed), ["verbosity", "self_preference"]),
             (mini["binary"], binary_gold(15, seed=seed, fail_share=1.0), ["injection"]),
-            (mini["pairwise"], pairwise_gold(60, seed=seed), ["verbosity", "self_preference"]),
+            (mini["pairwise"], pairwise_gold(100, seed=seed), ["verbosity", "self_preference"]),
         ):
             report, _ = run(
                 rubric,
@@ -530,65 +333,6 @@ def test_noisy_unbiased_judge_false_alarms_stay_within_alpha(mini, store):
     assert all(a <= MAX_ALARMS for a in significant.values()), significant
 
 
-def test_concision_penalty_is_measured_and_gated(mini, store):
-    # Gold-PASS answers ending in pleasantries; the concise variant drops them. The simulator is
-    # told only the concise text, with truth "fail": the full answer contains it and is ≥ 1.2×
-    # longer, so the simulator treats it as padded and raises it to pass with probability v.
-    # With accuracy 1 the concise answer fails and the full one passes with probability v:
-    # concision penalty (b − c)/n = v. With v = 0 and truth "pass" nothing moves.
-    from judgecal.probes.verbosity import concise_text
-
-    rng = random.Random(7)
-    tail = (
-        " Thanks for reaching out! I hope this helps. Let me know if you have any other questions."
-        " Have a great day!"
-    )
-    items = [
-        GoldItem(
-            id=f"c{i:03d}",
-            inputs={"input": f"Question {i}?", "output": _text(rng, f"c{i}", 25) + tail},
-            labels={"ana": "pass"},
-        )
-        for i in range(60)
-    ]
-    failing = binary_gold(20, fail_share=1.0).items  # something for padding to raise
-    gold = _gold("syn-concise", items + failing)
-    concise = [concise_text(it) for it in items]
-    assert all(c is not None and c[1] == "pleasantries_dropped" for c in concise)
-
-    def sim_items(truth: Literal["pass", "fail"]) -> list[SimItem]:
-        known = [
-            SimItem(id=it.id, output=c[0], truth=truth) for it, c in zip(items, concise, strict=True) if c
-        ]
-        return known + sim_items_from_gold(mini["binary"], failing)
-
-    report, _ = run(
-        mini["binary"],
-        gold,
-        JudgeProfile(accuracy=1.0, verbosity_bias=0.5),
-        ["verbosity"],
-        store=store,
-        model="concise-on",
-        replace_items=sim_items("fail"),
-    )
-    conc = result(report, "verbosity").details["concision"]
-    assert conc["sources"] == ["pleasantries_dropped"] and conc["n"] == 60 and conc["fail_to_pass"] == 0
-    assert covers(conc["penalty"]["lo"], conc["penalty"]["hi"], 0.5) and conc["p_value"] < 0.001
-    assert "concision penalty" in result(report, "verbosity").details["decision"]
-    assert result(report, "verbosity").passed is False
-    report, _ = run(
-        mini["binary"],
-        gold,
-        JudgeProfile(accuracy=1.0),
-        ["verbosity"],
-        store=store,
-        model="concise-off",
-        replace_items=sim_items("pass"),
-    )
-    r = result(report, "verbosity")
-    assert r.details["concision"]["penalty"]["value"] == 0.0 and r.passed is True
-
-
 # --------------------------------------------------------------------------------------------
 # The presets on the bundled gold sets
 
@@ -602,49 +346,60 @@ def test_biased_presets_fail_their_probe_and_the_accurate_one_passes_verbosity(s
     )
     r = result(report, "injection")
     assert r.passed is False and r.estimate.value > 0.5 and r.estimate.lo > 0.05
-    assert all(
-        r.details["families"][f]["passed"] is False
-        for f in ("grader_instruction", "fake_system", "fake_citation", "social_proof")
-    )
+    assert r.outcome == "fail"
+    assert all(t.p_adjusted is not None and t.p_adjusted < 0.05 for t in r.tests if t.gated)
 
     report, _ = run(
         rubric, gold, PRESETS["verbose"], ["verbosity"], store=store, model="verbose", split="test"
     )
     r = result(report, "verbosity")
-    assert r.passed is False and r.estimate.lo > 0.2 and r.details["shift"]["lo"] > 0
+    assert r.outcome == "fail" and r.estimate.lo > 0.2
 
-    # accuracy 0.92, no bias: the simulator redraws its 8% error on every changed prompt, which
-    # the resample floor absorbs
+    # accuracy 0.92, no bias: the simulator redraws its 8% error on every changed prompt; the
+    # directional raise rate does not mistake that for a length bias (51 items rarely suffice to
+    # show equivalence, so the outcome is not a pass, but never a fail)
     report, _ = run(
         rubric, gold, PRESETS["accurate"], ["verbosity"], store=store, model="accurate", split="test"
     )
     r = result(report, "verbosity")
-    assert r.passed is True and r.details["raw_failure_rate"]["value"] > 0.05
+    assert r.outcome != "fail"
 
 
-def test_self_preferring_preset_fails_on_pairwise_preference(store):
+def test_self_preferring_preset_fails_on_pairwise_preference(mini, store):
     from judgecal.gold import find_gold
     from judgecal.rubric import find_rubric
     from judgecal.simulate import PRESETS
 
     rubric = find_rubric("pairwise-preference")
-    gold = find_gold("pairwise-preference", rubric)
-    # 7 test pairs have exactly one openai output: the interval is wide whatever the judge, so
-    # check that the bias itself breaks the 0.10 limit (the preset's expected bias is about 0.6:
-    # recall 0.9 + 0.1·0.6 when humans prefer the openai output, 0.9·0.4 + ... when not)
-    for model, family in (("self-preferring", "openai"), ("gpt-4o-mini", None)):  # configured or inferred
+    bundled = find_gold("pairwise-preference", rubric)
+    # 7 bundled test pairs have exactly one openai output: even an always-right judge's interval
+    # is wider than ±0.15, so the probe is underpowered and makes no call
+    report, sim = run(
+        rubric,
+        bundled,
+        PRESETS["self-preferring"],
+        ["self_preference"],
+        store=store,
+        model="self-preferring",
+        judge_family="openai",
+        split="test",
+    )
+    r = result(report, "self_preference")
+    assert r.outcome == "underpowered" and r.calls == 0 and sim.stats()["requests"] == 0
+    # on 200 pairs the preset (accuracy 0.9, s = 0.6: length-controlled bias 0.6) fails, with
+    # the family configured or inferred from the model string
+    for model, family in (("self-preferring", "openai"), ("gpt-4o-mini", None)):
         report, _ = run(
-            rubric,
-            gold,
+            mini["pairwise"],
+            pairwise_gold(200),
             PRESETS["self-preferring"],
             ["self_preference"],
             store=store,
             model=model,
             judge_family=family,
-            split="test",
         )
         r = result(report, "self_preference")
-        assert r.applicable and r.passed is False and r.estimate.value > 0.3, model
+        assert r.outcome == "fail" and r.estimate.value > 0.3, model
         assert r.details["judge_family"] == "openai" and r.details["statistics"]["metric"] == "wataoka"
 
 
@@ -712,8 +467,8 @@ def test_probe_runs_reuse_stored_verdicts(support, store):
     assert by_name["self_preference"].calls == 0
     n_items = len(gold.select("test"))
     n_fail = sum(1 for it in gold.select("test") if it.majority() == "fail")
-    assert by_name["verbosity"].calls == n_items * (3 + 3)
-    assert by_name["injection"].calls == n_fail * 24
+    assert by_name["verbosity"].calls == n_items * 3  # three paddings; no resample floor any more
+    assert by_name["injection"].calls == n_fail * 12  # 12 payloads per gold-FAIL item
     requests = sim.stats()["requests"]
     assert first.calls == requests - graded.n_calls
     second = asyncio.run(arun_probes(rubric, gold, judge, sim, store=store, names=names))

@@ -42,11 +42,11 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _probe_helpers import arun_probe, gold_set, pair_items, sim_for, single_items
 
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.judge import JudgeConfig, Sampling, agrade, sim_items_from_gold
@@ -55,8 +55,8 @@ from judgecal.probes.base import ProbeReport, arun_probes
 from judgecal.probes.position import (
     PairVerdicts,
     pairs_from_judgments,
-    position_decision,
     position_statistics,
+    position_test,
 )
 from judgecal.probes.sensitivity import error_variants
 from judgecal.rubric import Rubric, find_rubric
@@ -74,52 +74,19 @@ RESAMPLES = 1000
 # Helpers
 
 
-def _gold(items: list[GoldItem], name: str = "synthetic") -> GoldSet:
-    return GoldSet(
-        name=name, path="(memory)", file_hash=name, items=items, splits={it.id: "test" for it in items}
-    )
-
-
 def _pairs(n: int, seed: int, close_share: float = 0.2) -> list[GoldItem]:
     """Pairs with a unanimous A or B (clear gap), and some 2-1 splits whose majority is tie."""
-    rng = random.Random(f"pairs{seed}")
-    items = []
-    for i in range(n):
-        if rng.random() < close_share:
-            labels = {"ana": "tie", "ben": "tie", "chloe": rng.choice("AB")}
-        else:
-            w = rng.choice("AB")
-            labels = {"ana": w, "ben": w, "chloe": w}
-        items.append(
-            GoldItem(
-                id=f"p{seed}-{i}",
-                inputs={
-                    "input": f"Question {i} of set {seed}?",
-                    "output_a": f"First answer to question {i} of set {seed} ({rng.random():.6f}).",
-                    "output_b": f"Second answer to question {i} of set {seed} ({rng.random():.6f}).",
-                },
-                labels=labels,
-            )
-        )
-    return items
+    return pair_items(n, seed, key="pairs", close_share=close_share)
 
 
 def _singles(n: int, seed: int) -> list[GoldItem]:
-    rng = random.Random(f"singles{seed}")
-    items = []
-    for i in range(n):
-        label = "pass" if rng.random() < 0.5 else "fail"
-        items.append(
-            GoldItem(
-                id=f"s{seed}-{i}",
-                inputs={
-                    "input": f"Customer question {i} of set {seed}?",
-                    "output": f"The assistant's answer {i} of set {seed} ({rng.random():.6f}).",
-                },
-                labels={"ana": label, "ben": label, "chloe": label},
-            )
-        )
-    return items
+    return single_items(
+        n,
+        seed,
+        key="singles",
+        question="Customer question {i} of set {seed}?",
+        answer="The assistant's answer {i} of set {seed}",
+    )
 
 
 async def _probe(
@@ -136,29 +103,18 @@ async def _probe(
 ) -> tuple[Any, SimCompleter]:
     """Run one probe through arun_probes with an in-process simulated judge that knows the
     items' truth (and that of ``extra`` derived items)."""
-    sim = SimCompleter(profile, sim_items_from_gold(rubric, [*items, *(extra or [])]), name=model)
-    report = await arun_probes(
+    sim = sim_for(rubric, [*items, *(extra or [])], profile, model)
+    result, _ = await arun_probe(
         rubric,
-        _gold(items),
-        JudgeConfig(model=f"sim/{model}", sampling=Sampling(temperature=temperature)),
+        gold_set(items),
         sim,
+        name,
         store=store,
-        names=[name],
+        judge=JudgeConfig(model=sim.model, sampling=Sampling(temperature=temperature)),
         thresholds={name: thresholds or {}},
         n_resamples=RESAMPLES,
     )
-    (result,) = report.results
     return result, sim
-
-
-@pytest.fixture(scope="module")
-def pairwise() -> Rubric:
-    return find_rubric("pairwise-preference")
-
-
-@pytest.fixture(scope="module")
-def billing() -> Rubric:
-    return find_rubric("support-billing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,9 +136,11 @@ async def test_position_excess_covers_the_injected_bias(store, pairwise):
         e = result.estimate
         assert e.n == 60 and result.n == 60
         covered += e.lo <= b <= e.hi
-        flagged += result.passed is False
+        flagged += result.outcome == "fail"
     assert covered >= MIN_COVERED, f"first-slot excess CI covered b={b} in {covered}/{len(SEEDS)} seeds"
-    assert flagged == len(SEEDS)  # an excess of 0.3 is material and, on 60 pairs, always significant
+    # b = 0.3 lies 0.25 beyond the tolerance ±0.05; on 60 pairs (e_i = 1 in 30% of clear pairs, se
+    # ≈ 0.06) the test fails it in about 95% of runs, so at least 34 of 40 (binomial 1% quantile)
+    assert flagged >= MIN_COVERED, f"first-slot bias 0.3 failed in {flagged}/{len(SEEDS)} seeds"
 
 
 async def test_position_false_alarms_without_bias(store, pairwise):
@@ -197,7 +155,7 @@ async def test_position_false_alarms_without_bias(store, pairwise):
             store,
             model=f"pos-noisy-{seed}",
         )
-        flags_noisy += noisy.details["first_slot_passed"] is False
+        flags_noisy += noisy.outcome == "fail"
         assert noisy.alpha == ALPHA
         perfect, _ = await _probe(
             "position",
@@ -208,9 +166,10 @@ async def test_position_false_alarms_without_bias(store, pairwise):
             model=f"pos-exact-{seed}",
         )
         fails_perfect += perfect.passed is not True
-    # Noisy but unbiased (accuracy 0.8): only the first-slot test could flag, at level α.
+    # Noisy but unbiased (accuracy 0.8): the first-slot test fails at most at level α (order
+    # inconsistency, large for this judge, is reported, not tested).
     assert flags_noisy <= MAX_FALSE_ALARMS, f"first-slot false alarms {flags_noisy}/{len(SEEDS)}"
-    # No bias, no noise: the probe passes every time.
+    # No bias, no noise: the probe passes every time (60 pairs ≥ the 54 a pass needs at ±0.05).
     assert fails_perfect == 0
 
 
@@ -361,11 +320,11 @@ def test_sensitivity_templates_fit_the_rubric(billing):
 async def test_position_biased_preset_fails_position(store, pairwise):
     from judgecal.simulate import PRESETS
 
-    items = _bundled_gold(pairwise).items
+    items = _pairs(100, 7)  # the bundled set's 26 pairs are too few for any outcome but underpowered
     profile = PRESETS["position-biased"].model_copy(update={"seed": 1})
     result, _ = await _probe("position", pairwise, items, profile, store, model="position-biased")
-    assert result.passed is False
-    assert result.details["first_slot_passed"] is False
+    assert result.outcome == "fail" and result.passed is False
+    assert result.tests[0].name == "first-slot excess" and result.tests[0].p_adjusted < ALPHA
     assert result.estimate.lo > 0.3  # the preset answers "A" (the first slot) 60% of the time
     assert result.p_value < ALPHA
 
@@ -374,52 +333,43 @@ async def test_unbiased_preset_passes_position_and_reuses_plain_verdicts(store, 
     items = _pairs(60, 123, close_share=0.0)
     sim = SimCompleter(JudgeProfile(accuracy=1.0), sim_items_from_gold(pairwise, items), name="exact")
     judge = JudgeConfig(model="sim/exact")
-    plain = await agrade(pairwise, _gold(items), judge, sim, store=store)
+    plain = await agrade(pairwise, gold_set(items), judge, sim, store=store)
     assert plain.n_calls == 60
-    report = await arun_probes(pairwise, _gold(items), judge, sim, store=store, names=["position"])
+    report = await arun_probes(pairwise, gold_set(items), judge, sim, store=store, names=["position"])
     (result,) = report.results
     assert result.passed is True and result.calls == 60  # only the swapped order is new
     stats = result.details["statistics"]
-    assert stats["clear_gap"]["consistency"]["value"] == 1.0 and stats["close"]["n_pairs"] == 0
+    assert stats["clear_gap"]["order_inconsistency"]["value"] == 0.0 and stats["close"]["n_pairs"] == 0
     assert result.estimate.value == 0.0 and result.p_value == 1.0
 
 
-async def test_position_on_direct_scoring_reverses_the_criteria(store, support):
-    rubric, gold = support
-    items = gold.select("test")
-    result, sim = await _probe(
-        "position", rubric, items, JudgeProfile(accuracy=0.9, seed=4), store, model="pw"
-    )
-    assert result.details["mode"] == "criteria_reversed"
-    assert result.details["criteria_order"][0] == rubric.criteria[-1].id
-    # the reversed-criteria prompts differ from the originals: every item was asked twice
-    assert sim.stats()["requests"] == 2 * len(items)
-    assert result.n == len(items) and -1 <= result.estimate.value <= 1
-    assert result.passed is True  # the simulator has no criteria-order bias: |Δ| ≤ .05 or McNemar p ≥ .05
-    reversed_rubric = rubric.model_copy(update={"criteria": list(reversed(rubric.criteria))})
-    assert reversed_rubric.template_source == rubric.template_source
-    assert reversed_rubric.directory == rubric.directory
+def test_position_does_not_apply_to_direct_scoring(billing):
+    from judgecal.probes.position import PositionProbe
+
+    reason = PositionProbe().applies(billing, _singles(10, 0))
+    assert reason is not None and "rewording" in reason
 
 
 def test_pure_position_statistics_by_hand():
     pairs = [
-        PairVerdicts("1", "A", "A", ("A", "A")),  # consistent
-        PairVerdicts("2", "A", "B", ("B", "B")),  # picked the first slot both times
-        PairVerdicts("3", "A", "B", ("A", "B")),  # close pair, first slot both times
-        PairVerdicts("4", "B", "A", ("A",)),  # second slot both times
-        PairVerdicts("5", None, "B", ("B",)),  # unparseable in one order: inconsistent
-        PairVerdicts("6", "tie", "tie", ("tie", "tie")),  # consistent tie, close
+        PairVerdicts("1", "A", "A", ("A", "A")),  # consistent: e = 0
+        PairVerdicts("2", "A", "B", ("B", "B")),  # picked the first slot both times: e = 1
+        PairVerdicts("3", "A", "B", ("A", "B")),  # close pair, first slot both times: e = 1
+        PairVerdicts("4", "B", "A", ("A",)),  # second slot both times: e = −1
+        PairVerdicts("5", None, "B", ("B",)),  # unparseable in one order: left out of e
+        PairVerdicts("6", "tie", "tie", ("tie", "tie")),  # consistent tie, close: e = 0
     ]
     s = position_statistics(pairs, n_resamples=200)
     a = s.all
     assert (a.n_valid, a.first, a.second, a.tie) == (11, 6, 3, 2)
-    assert a.first_slot_excess.value == pytest.approx(3 / 11)
-    assert (a.first_biased_pairs, a.directional_pairs) == (3, 4)  # pair 5 picked the first slot once
-    assert a.consistency.value == 2 / 6 and a.consistency.n == 6
+    assert a.n_complete == 5 and a.first_slot_excess.value == pytest.approx(1 / 5)
+    assert (a.first_biased_pairs, a.directional_pairs) == (2, 3)
+    assert a.order_inconsistency.value == 3 / 5 and a.order_inconsistency.n == 5
     assert s.clear_gap.n_pairs == 4 and s.close.n_pairs == 2
-    assert s.clear_gap.consistency.value == 1 / 4
-    d = position_decision(s)
-    assert d.passed is False and d.failed == ["consistency"]
+    assert s.clear_gap.order_inconsistency.value == 2 / 3
+    # five pairs cannot show equivalence within ±0.05, nor a bias beyond it
+    test = position_test(s)
+    assert test.inside is False and test.p_value > ALPHA
 
 
 def test_ratio_bootstrap_matches_the_general_bootstrap():
@@ -452,24 +402,28 @@ async def test_probes_over_http_reuse_stored_verdicts(store, support, sim_server
     assert plain.n_calls == len(items)
     sim.reset_stats()
 
-    names = ["position", "resample_consistency", "sensitivity"]
+    names = ["resample_consistency", "sensitivity"]
     k = 3
     thresholds = {"resample_consistency": {"k": k}}
 
     async def run() -> ProbeReport:
         return await arun_probes(
-            rubric, gold, judge, completer, store=store, names=names, thresholds=thresholds, n_resamples=200
+            rubric,
+            gold,
+            judge,
+            completer,
+            store=store,
+            names=names,
+            thresholds=thresholds,
+            n_resamples=200,
         )
 
     first = await run()
     by_name = {r.probe: r for r in first.results}
-    # only perturbed prompts are new: reversed criteria, samples 1..k-1, error variants
-    assert by_name["position"].calls == len(items)
+    # only perturbed prompts are new: samples 1..k-1, error variants
     assert by_name["resample_consistency"].calls == (k - 1) * len(items)
     assert by_name["sensitivity"].calls == len(variants)
-    assert first.calls == sim.stats()["requests"] == k * len(items) + len(variants)
-    original = store.get_run(by_name["position"].details["run_ids"][0])
-    assert (original.kind, original.n_cached, original.n_calls) == ("probe", len(items), 0)
+    assert first.calls == sim.stats()["requests"] == (k - 1) * len(items) + len(variants)
     original = store.get_run(by_name["sensitivity"].details["run_ids"][0])
     assert (original.n_cached, original.n_calls) == (len(variants), 0)
     resample = store.get_run(by_name["resample_consistency"].details["run_id"])
@@ -550,18 +504,22 @@ def test_llmbar_position_statistics_equal_the_files(result_dir: Path):
     # recomputed straight from result.json: the final verdict of each order; winners are in the
     # original output ids, so the first slot is "1" without the swap and "2" with it
     records = json.loads((result_dir / "result.json").read_text(encoding="utf-8"))
-    first = valid = equal = 0
+    first = valid = equal = complete = lean = 0
     for rec in records:
         final = rec["results"][-1]
         w_ab, w_ba = final["swap = False"]["winner"], final["swap = True"]["winner"]
         first += (w_ab == "1") + (w_ba == "2")
         valid += (w_ab is not None) + (w_ba is not None)
         equal += w_ab == w_ba  # LLMBar's convention: two unparseable verdicts are equal
+        if w_ab is not None and w_ba is not None:  # the excess is over pairs valid in both orders
+            complete += 1
+            lean += (w_ab == "1") + (w_ba == "2") - (w_ab == "2") - (w_ba == "1")
     a = stats.all
     assert (a.n_pairs, a.first, a.n_valid, a.n_equal) == (len(records), first, valid, equal)
     assert a.first_share.value == first / valid
     assert a.second == valid - first  # LLMBar has no ties
-    assert a.first_slot_excess.value == (first - (valid - first)) / valid
+    assert a.n_complete == complete
+    assert a.first_slot_excess.value == pytest.approx(lean / 2 / complete)
     published = llmbar_statistics(result_dir)
     assert a.n_equal == published["equal"] and a.n_pairs == published["n"]
     assert a.positional_agreement * 100 == published["equal_percent"]
@@ -574,17 +532,15 @@ def test_llmbar_position_flags_chatgpt_on_faireval_not_gpt4_on_mtbench():
     chatgpt = DATA / "llmbar" / "Processed" / "FairEval" / "evaluators" / "ChatGPT" / "Vanilla_NoRules"
     _, s = _llmbar_position(chatgpt)
     assert (s.all.first, s.all.n_valid) == (120, 132)  # first-slot rate 0.909
-    decision = position_decision(s)
-    first_slot = next(c for c in decision.checks if getattr(c, "name", "") == "first_slot")
-    assert first_slot.passed is False and decision.passed is False
+    test = position_test(s)
+    assert test.p_value is not None and test.p_value < ALPHA  # a fail, alone or in a battery of 10
     assert s.all.first_slot_excess.lo > 0.05 and s.all.sign_p < 1e-6
 
     gpt4 = DATA / "llmbar" / "Processed" / "MT-Bench" / "evaluators" / "GPT-4" / "Vanilla_NoRules"
     _, s = _llmbar_position(gpt4)
     assert (s.all.first, s.all.n_valid) == (204, 400)  # first-slot rate 0.51
-    decision = position_decision(s)
-    first_slot = next(c for c in decision.checks if getattr(c, "name", "") == "first_slot")
-    assert first_slot.passed is True
+    test = position_test(s)
+    assert test.p_value is not None and test.p_value > ALPHA  # no evidence of a bias beyond ±0.05
     assert s.all.first_slot_excess.value == pytest.approx(0.02) and s.all.sign_p > 0.05
 
 

@@ -4,18 +4,30 @@ more than the humans do?
 The judge's family is ``ctx.judge_family`` (``--family``, or inferred from the model string by
 :func:`judgecal.probes.base.infer_family`); the data's families are the gold items' metadata
 ``generator_family`` (binary/ordinal) or ``generator_family_a`` / ``generator_family_b`` (pairwise),
-compared case-insensitively. The judge's verdicts are those of a plain grading run of the split
-(reused from the store), so the probe makes no new call when ``judgecal grade`` already ran.
+compared case-insensitively. When the judge's family is unknown (a ``sim/...`` or local model
+string names none) the probe is *not applicable* and says to pass ``--family``.
 
-**Pairwise (Wataoka et al. 2024, Def. 4.1, equal opportunity).** Over pairs where exactly one side
-is the judge's family and the human majority prefers A or B (ties and unlabelled pairs left out;
-pairs whose judge verdict is unparseable left out and counted):
+**Pairwise: Wataoka et al. (2024, Def. 4.1, equal opportunity), both orders, length-controlled.**
+Over pairs where exactly one side is the judge's family (S) and the human majority prefers A or B
+(Y; ties and unlabelled pairs left out), every pair is judged in both presentation orders (the
+``ab`` verdicts are those of a plain grading run; ``ba`` are the position probe's swapped
+prompts, so both come from the store when those ran). Each order's valid verdict is one trial,
+a hit when it picks Y (a judge ``tie`` is a miss; an unparseable verdict is left out and
+counted). The pairs are split by which side is longer (characters): *own longer* and *own
+shorter* (equal lengths are left out and counted). Within a stratum ``s``:
 
-    bias = recall_own − recall_other
-    recall_own   = P(judge picks the own-family output | humans prefer it)
-    recall_other = P(judge picks the other output     | humans prefer the other output)
+    bias_s = recall(S | Y = S) − recall(other | Y ≠ S)
 
-A judge ``tie`` is a miss. 0 = no self-preference; GPT-4's published value is 0.520.
+and the headline is their unweighted mean ``bias = ½·(bias_longer + bias_shorter)``.
+
+Why both: a judge that picks the first slot with probability p (whatever the pair) picks each
+side p/2 of the time over the two orders, the same whichever side is its own, so position bias
+adds nothing to either recall gap. A judge that picks the longer output with probability v adds
++v to ``bias_longer`` (there the longer output *is* its own) and −v to ``bias_shorter``: the mean
+cancels it exactly, whatever the share of own-longer pairs. With self-preference s (the judge
+switches to its own side with probability s) each ``bias_s`` is s, and so is the headline
+(times 1 − p when a first-slot habit overrides some verdicts afterwards). The old single-order,
+unstratified form showed a large "self-preference" for a judge with only one of those habits.
 
 **Binary and ordinal: average odds gap.** Per item the judge's verdict passes or not; humans'
 majority passes or fails (ordinal: score ≥ the pass threshold). Over items whose family is known
@@ -24,36 +36,48 @@ human fail) within own-family and other-family items:
 
     bias = ½·[(TPR_own − TPR_other) + (FPR_own − FPR_other)]
 
-the *average odds difference* of the fairness literature: how much more often the judge passes an
-own-family output than an other-family output of the same human label, averaged over the two
-labels. It is the pointwise form of Wataoka's metric (their TPR − TNR with "positive = own
-better", per group, differenced, halved). The equal-opportunity part alone (the TPR gap) is in
-``details``, with the FPR gap: a judge that passes good answers anyway can only show
-self-preference on failing ones, which the TPR gap cannot see.
+the *average odds difference* of the fairness literature (Hardt, Price & Srebro 2016): how much
+more often the judge passes an own-family output than an other-family output of the same human
+label, averaged over the two labels. The equal-opportunity part alone (the TPR gap) is in
+``details`` with the FPR gap: a judge that passes good answers anyway can only show
+self-preference on failing ones, which the TPR gap cannot see. The verdicts are those of a plain
+grading run (reused from the store). A judge that raises an own-family verdict to pass with
+probability s has an average odds gap of s/2 (TPR gap (1 − a)·s, FPR gap a·s at accuracy a).
 
-Interval: MOVER (Newcombe's method 11, generalised to linear combinations by Zou & Donner) from
-continuity-corrected Wilson intervals of the recalls (rates), each on its effective sample size
-when items share a cluster (metadata ``prompt_id``; cluster design effect, floored at 1) —
-:func:`combine_proportions`. A percentile bootstrap was tried first: on 100 simulated pairs its
-95% interval covered the true Wataoka bias in only 91% of 200 seeds (a recall of exactly 1 has no
-bootstrap spread), and MOVER with plain Wilson limits in about 94%; the continuity-corrected form
-is conservative, like the Clopper–Pearson bounds of the other probes. ``p_value``: the level at
-which that interval reaches 0 (the test it inverts). Undefined (nan, ``passed`` None) when a
-group is empty.
+**Interval.** Each proportion gets a Wilson interval on its effective sample size (trials over
+the cluster design effect, clusters = the pair or item, or metadata ``prompt_id`` when present,
+floored at 1), combined by MOVER (Newcombe 1998, method 10; Zou & Donner 2008) —
+:func:`combine_proportions`. A percentile bootstrap covered the Wataoka bias in only 91% of 200
+simulated runs (a recall of exactly 1 has no bootstrap spread); MOVER with plain Wilson limits
+covers at about the nominal level (see docs/probes.md for the measured figures).
 
-Decision (METHODS P7): pass when |bias| ≤ ``max_abs_bias`` (0.10) and both ends of the 95%
-interval lie within ±``max_abs_bound`` (0.20) — a reverse bias (the judge disfavours its own
-family) is unfair too. The bound needs data: a judge that is always right needs about 15 items
-in each group (own/other × human pass/fail, or about 30 pairs each way), one right 90% of the time
-about 100. The probe does not apply when the data has no family metadata, the judge's family is
-unknown, or no item (pair) involves the judge's family; ``alpha`` 0.05 is the interval's error.
+**Test.** One :class:`~judgecal.probes.base.ProbeTest`, ``|bias| ≤ T`` with ``T =
+max_abs_bias`` (0.15): *pass* when the 95% interval lies inside ±T, *fail* when the Holm-adjusted
+p-value of "|bias| ≤ T" is below α (for the probe alone: the 95% interval lies wholly beyond
+±T), else *inconclusive*. ``p_value`` is the α at which the (1 − α) MOVER interval has ±T as its
+near end (1 when |bias| ≤ T). A reverse bias (the judge disfavours its own family) is unfair too.
+
+Why T = 0.15 (the literature's point limit is 0.10 with an interval bound of 0.20, Wataoka et
+al. report 0.520 for GPT-4): a pass needs the *interval* inside ±T. With 30 own-family items per
+human class and 110 other-family ones, the average-odds interval of a judge right 92% of the time
+is about ±0.09 wide, so at T = 0.10 it would pass only when its point estimate were within ±0.01
+of zero; at T = 0.15 it passes most of the time, and the rule still fails a judge whose
+self-preference (s = 0.6, gap 0.3) is large.
+
+**Plan.** Before any call the probe counts its groups (own/other × human pass/fail; pairwise:
+own-longer/own-shorter × humans prefer own/other) and computes the interval of an *ideal* judge
+(every verdict right) on them; when that interval cannot lie inside ±T the probe is
+*underpowered* ("needs ≥ N items") and makes no call. The runner's plan is asked without the
+judge's family, so the probe checks again, with the family, when it runs. Calls: one per item
+(binary/ordinal, from the grading run) or two per pair with an own-family side (both orders).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -61,11 +85,12 @@ from pydantic import BaseModel, ConfigDict
 
 from judgecal.calibrate.intervals import Estimate
 from judgecal.gold import GoldItem
-from judgecal.probes._stats import Check, decide, fmt
-from judgecal.probes.base import ProbeContext, ProbeResult
+from judgecal.probes._stats import fmt
+from judgecal.probes.base import ProbeContext, ProbePlan, ProbeResult, ProbeTest, settle
 from judgecal.rubric import Rubric
 
 __all__ = [
+    "SelfPair",
     "SelfPreferenceProbe",
     "SelfPreferenceStatistics",
     "Term",
@@ -78,19 +103,25 @@ NAN = float("nan")
 FloatArray = npt.NDArray[np.float64]
 Label = str | int
 
-DEFAULT_THRESHOLDS: dict[str, float] = {"max_abs_bias": 0.10, "max_abs_bound": 0.20}
+DEFAULT_THRESHOLDS: dict[str, float] = {"max_abs_bias": 0.15}
+TEST_NAME = "self-preference bias"
+"""The name of the probe's one gated test (and of its headline estimate)."""
 
 
 # --------------------------------------------------------------------------------------------
-# Linear combinations of proportions: MOVER with continuity-corrected Wilson limits
+# Linear combinations of proportions: MOVER with Wilson limits
 
 
-def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
-    """Wilson score interval with continuity correction (Newcombe 1998, method 4) for a rate p
-    over n (possibly effective, non-integer) trials."""
+def _wilson(p: float, n: float, z: float, continuity: bool = True) -> tuple[float, float]:
+    """Wilson score interval for a rate p over n (possibly effective, non-integer) trials, with
+    continuity correction (Newcombe 1998, method 4) or without (method 3)."""
     if n <= 0 or not math.isfinite(p):
         return NAN, NAN
     z2 = z * z
+    if not continuity:
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
     denom = 2 * (n + z2)
     lo = 0.0
     if p > 0:
@@ -123,8 +154,7 @@ def _design_effect(hits: FloatArray, trials: FloatArray, codes: npt.NDArray[np.i
 
 
 class Term(BaseModel):
-    """One proportion of a linear combination: Σhits / Σtrials with its (continuity-corrected)
-    Wilson interval."""
+    """One proportion of a linear combination: Σhits / Σtrials with its Wilson interval."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -143,27 +173,42 @@ def combine_proportions(
     *,
     clusters: Sequence[Any] | None = None,
     confidence: float = 0.95,
+    continuity: bool = True,
+    boundary: float = 0.0,
 ) -> tuple[Estimate, float | None, list[Term]]:
     """θ = Σ cᵢ·pᵢ for proportions pᵢ = Σhitsᵢ/Σtrialsᵢ over the same units, with a MOVER interval
-    (Newcombe 1998, method 11; Zou & Donner 2008) and the p-value of θ = 0.
+    (Newcombe 1998, methods 10 and 11; Zou & Donner 2008) and the p-value of |θ| ≤ ``boundary``.
 
-    Each term is ``(coef, hits, trials)`` with one 0/1 value per unit (``trials`` marks the units
-    the proportion is over). Each pᵢ gets a continuity-corrected Wilson interval (lᵢ, uᵢ) — the
-    conservative choice, as Clopper–Pearson is for one rate — on its effective sample size
-    n/deff, deff the cluster design effect when ``clusters`` are given (Korn–Graubard style;
-    floored at 1), and ``[θ − √Σ(cᵢpᵢ − min(cᵢlᵢ, cᵢuᵢ))², θ + √Σ(max(cᵢlᵢ, cᵢuᵢ) − cᵢpᵢ)²]``.
-    The terms are treated as independent (exact when they are over disjoint units, as recalls
-    in two groups are). Unlike a percentile bootstrap it keeps its coverage with a few dozen
-    units and at proportions of 0 or 1. The p-value is the α at which the (1 − α) interval has
-    0 as an end (by bisection); 1 when θ = 0, None when θ is undefined (an empty group).
+    Each term is ``(coef, hits, trials)`` with one value per unit (``trials`` marks the units the
+    proportion is over; a unit may bring several trials). Each pᵢ gets a Wilson interval (lᵢ, uᵢ)
+    — continuity-corrected (``continuity``, the conservative choice, as Clopper–Pearson is for
+    one rate) or plain — on its effective sample size n/deff, deff the cluster design effect
+    when ``clusters`` are given (Korn–Graubard style; floored at 1), and
+    ``[θ − √Σ(cᵢpᵢ − min(cᵢlᵢ, cᵢuᵢ))², θ + √Σ(max(cᵢlᵢ, cᵢuᵢ) − cᵢpᵢ)²]``. The terms are treated
+    as independent (exact when they are over disjoint units, as recalls in two groups are).
+    Unlike a percentile bootstrap it keeps its coverage with a few dozen units and at
+    proportions of 0 or 1.
 
-    Newcombe's (1998) worked example, 56/70 − 48/80 (his method 11: 0.0428 to 0.3422):
+    The p-value is the α at which the (1 − α) interval has ±``boundary`` as its near end (by
+    bisection): with ``boundary`` 0 the usual p-value of θ = 0; with a tolerance T > 0 the
+    p-value of "|θ| ≤ T" (1 when |θ̂| ≤ T), small when the interval lies wholly beyond ±T.
+    None when θ is undefined (an empty group).
+
+    Newcombe's (1998) worked example, 56/70 − 48/80 (his method 11: 0.0428 to 0.3422; method 10:
+    0.0524 to 0.3339):
 
     >>> hits_a, trials_a = [1] * 56 + [0] * 94, [1] * 70 + [0] * 80
     >>> hits_b, trials_b = [0] * 70 + [1] * 48 + [0] * 32, [0] * 70 + [1] * 80
     >>> est, p, _ = combine_proportions([(1, hits_a, trials_a), (-1, hits_b, trials_b)])
     >>> round(est.value, 4), round(est.lo, 4), round(est.hi, 4), round(p, 4)
     (0.2, 0.0428, 0.3422, 0.0117)
+    >>> est, p, _ = combine_proportions([(1, hits_a, trials_a), (-1, hits_b, trials_b)], continuity=False)
+    >>> round(est.lo, 4), round(est.hi, 4)
+    (0.0524, 0.3339)
+    >>> _, p_tol, _ = combine_proportions(
+    ...     [(1, hits_a, trials_a), (-1, hits_b, trials_b)], continuity=False, boundary=0.05)
+    >>> round(p_tol, 3)  # below 0.05: the 95% interval (lower end 0.0524) lies wholly above 0.05
+    0.046
     """
     from statistics import NormalDist  # noqa: PLC0415
 
@@ -186,7 +231,7 @@ def combine_proportions(
     def interval(z: float) -> tuple[float, float]:
         down = up = 0.0
         for coef, p, n_eff in parts:
-            lo, hi = _wilson(p, n_eff, z)
+            lo, hi = _wilson(p, n_eff, z, continuity)
             a, b = sorted((coef * lo, coef * hi))
             down += (coef * p - a) ** 2
             up += (b - coef * p) ** 2
@@ -198,6 +243,7 @@ def combine_proportions(
         int(np.count_nonzero(np.any([np.asarray(t[2], dtype=bool) for t in terms], axis=0))) if terms else 0
     )
     n_clusters = None if codes is None else len(set(clusters or ()))
+    method: Literal["wilson", "mover"] = "wilson" if continuity else "mover"
     p_value: float | None = None
     if math.isfinite(theta):
         lo, hi = interval(z)
@@ -207,34 +253,35 @@ def combine_proportions(
             hi=hi,
             n=n_units,
             confidence=confidence,
-            method="wilson",
+            method=method,
             n_clusters=n_clusters,
         )
-        if theta == 0:
+        bound = abs(boundary)
+        if abs(theta) <= bound:
             p_value = 1.0
         else:
-            a_lo, a_hi = 0.0, 1.0  # the interval at level 1 − α contains 0 for α < α*, not above
+            edge = bound if theta > 0 else -bound
 
-            def contains_zero(alpha: float) -> bool:
+            def reaches(alpha: float) -> bool:  # the (1 − α) interval still reaches the boundary
                 lo_a, hi_a = interval(NormalDist().inv_cdf(1 - alpha / 2))
-                return lo_a <= 0 <= hi_a
+                return lo_a <= edge if theta > 0 else hi_a >= edge
 
-            if not contains_zero(1e-15):
+            if not reaches(1e-15):
                 p_value = 0.0
             else:
-                a_lo = 1e-15
+                a_lo, a_hi = 1e-15, 1.0
                 for _ in range(60):
-                    mid = math.sqrt(a_lo * a_hi) if a_lo > 0 else a_hi / 2
-                    if contains_zero(mid):
+                    mid = math.sqrt(a_lo * a_hi)
+                    if reaches(mid):
                         a_lo = mid
                     else:
                         a_hi = mid
                 p_value = a_hi
     else:
-        est = Estimate(value=NAN, lo=None, hi=None, n=n_units, confidence=confidence, method="wilson")
+        est = Estimate(value=NAN, lo=None, hi=None, n=n_units, confidence=confidence, method=method)
     out_terms = []
     for (coef, p, n_eff), (_, _, trials) in zip(parts, terms, strict=True):
-        lo, hi = _wilson(p, n_eff, z)
+        lo, hi = _wilson(p, n_eff, z, continuity)
         out_terms.append(
             Term(
                 coef=coef,
@@ -260,11 +307,13 @@ class SelfPreferenceStatistics(BaseModel):
     metric: str
     """``wataoka`` (pairwise) or ``average_odds`` (binary/ordinal)."""
     bias: Estimate
-    """The headline bias with its MOVER interval (continuity-corrected Wilson limits)."""
+    """The headline bias with its MOVER interval (Wilson limits)."""
+    tolerance: float = 0.0
+    """The T of the test "|bias| ≤ T" that ``p_value`` is for (0: the test of no bias)."""
     p_value: float | None
-    """p-value of bias = 0 (the level at which the interval reaches 0)."""
+    """p-value of "|bias| ≤ tolerance" (the α at which the interval's near end is ±T)."""
     parts: dict[str, float | None]
-    """The recalls (pairwise) or TPR/FPR by group and their gaps (binary/ordinal)."""
+    """The recalls by stratum (pairwise) or TPR/FPR by group and their gaps (binary/ordinal)."""
     counts: dict[str, int]
     """Group sizes and exclusions."""
 
@@ -277,68 +326,112 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else NAN
 
 
+@dataclass(frozen=True)
+class SelfPair:
+    """One pair with exactly one own-family side, as the pairwise statistic needs it."""
+
+    own_side: str
+    """``"A"`` or ``"B"``: the judge-family side."""
+    human: Label | None
+    """The human majority (``A``, ``B``; a tie or None leaves the pair out)."""
+    verdicts: tuple[Label | None, ...]
+    """The judge's verdict in each order judged, in the item's own terms (``A`` = output_a
+    whatever the order; None = unparseable)."""
+    own_longer: bool | None = None
+    """Whether the own-family output is the longer one (None: equal lengths, or not known)."""
+    cluster: Any = None
+    """Cluster for the design effect (the pair itself when None)."""
+
+
+_STRATA = {True: "own_longer", False: "own_shorter"}
+
+
 def wataoka_bias(
-    judge: Sequence[Label | None],
-    human: Sequence[Label | None],
-    own_side: Sequence[str],
+    pairs: Sequence[SelfPair],
     *,
-    clusters: Sequence[Any] | None = None,
+    length_control: bool = True,
     confidence: float = 0.95,
+    tolerance: float = 0.0,
+    continuity: bool = False,
 ) -> SelfPreferenceStatistics:
-    """Wataoka's self-preference bias over pairs with exactly one own-family side.
+    """Wataoka's self-preference bias, recall(own | humans prefer own) − recall(other | humans
+    prefer other), with every order's valid verdict one trial of its pair; with
+    ``length_control`` the unweighted mean of that gap within own-longer and own-shorter pairs
+    (pairs of equal length left out), else over all pairs.
 
-    ``judge[i]``: the judge's verdict (A, B, tie; None if unparseable); ``human[i]``: the human
-    majority (pairs with a tie or None are left out); ``own_side[i]``: ``"A"`` or ``"B"``, the
-    judge-family side.
+    A judge that always picks the longer output (no self-preference): +1 among own-longer pairs,
+    −1 among own-shorter ones, 0 after length control; without it the one extra own-longer pair
+    shows as self-preference:
 
-    >>> s = wataoka_bias(["A", "A", "A", "B"], ["A", "B", "B", "B"], ["A", "A", "A", "A"])
-    >>> round(s.bias.value, 3), s.parts["recall_own"], round(s.parts["recall_other"], 3), s.counts["n"]
-    (0.667, 1.0, 0.333, 4)
+    >>> pairs = [SelfPair("A", "A", ("A", "A"), True), SelfPair("A", "B", ("A", "A"), True),
+    ...          SelfPair("A", "A", ("B", "B"), False), SelfPair("A", "B", ("B", "B"), False),
+    ...          SelfPair("B", "B", ("B", "B"), True)]
+    >>> s = wataoka_bias(pairs)
+    >>> s.bias.value, s.parts["bias_own_longer"], s.parts["bias_own_shorter"]
+    (0.0, 1.0, -1.0)
+    >>> round(wataoka_bias(pairs, length_control=False).bias.value, 3)
+    0.167
     """
-    if not (len(judge) == len(human) == len(own_side)):
-        raise ValueError("judge, human and own_side need one value per pair")
-    cols: dict[str, list[float]] = {"g_own": [], "g_other": [], "hit_own": [], "hit_other": []}
-    kept_clusters: list[Any] = []
-    invalid = human_tie = 0
-    for i, (j, h, side) in enumerate(zip(judge, human, own_side, strict=True)):
-        if side not in ("A", "B"):
-            raise ValueError(f"own_side[{i}] must be 'A' or 'B', not {side!r}")
-        if h not in ("A", "B"):
+    strata = ("own_longer", "own_shorter") if length_control else ("all",)
+    keys = [(s, g) for s in strata for g in ("own", "other")]
+    cols: dict[tuple[str, str], tuple[list[float], list[float]]] = {k: ([], []) for k in keys}
+    clusters: list[Any] = []
+    human_tie = equal_length = unparseable = 0
+    for i, pair in enumerate(pairs):
+        if pair.own_side not in ("A", "B"):
+            raise ValueError(f"pairs[{i}].own_side must be 'A' or 'B', not {pair.own_side!r}")
+        if pair.human not in ("A", "B"):
             human_tie += 1
             continue
-        if j is None:
-            invalid += 1
+        if length_control and pair.own_longer is None:
+            equal_length += 1
             continue
-        own_preferred = h == side
-        cols["g_own"].append(float(own_preferred))
-        cols["g_other"].append(float(not own_preferred))
-        cols["hit_own"].append(float(own_preferred and j == side))
-        cols["hit_other"].append(float(not own_preferred and j == h))
-        kept_clusters.append(i if clusters is None else clusters[i])
+        valid = [v for v in pair.verdicts if v is not None]
+        unparseable += len(pair.verdicts) - len(valid)
+        if not valid:
+            continue
+        stratum = _STRATA[bool(pair.own_longer)] if length_control else "all"
+        group = "own" if pair.human == pair.own_side else "other"
+        hits = float(sum(v == pair.human for v in valid))
+        for key in keys:
+            mine = key == (stratum, group)
+            cols[key][0].append(hits if mine else 0.0)
+            cols[key][1].append(float(len(valid)) if mine else 0.0)
+        clusters.append(i if pair.cluster is None else pair.cluster)
 
+    weight = 1.0 / len(strata)
+    terms = [(weight if g == "own" else -weight, cols[(s, g)][0], cols[(s, g)][1]) for s, g in keys]
     est, p, _ = combine_proportions(
-        [(1.0, cols["hit_own"], cols["g_own"]), (-1.0, cols["hit_other"], cols["g_other"])],
-        clusters=None if clusters is None else kept_clusters,
-        confidence=confidence,
+        terms, clusters=clusters, confidence=confidence, continuity=continuity, boundary=tolerance
     )
-    n_own, n_other = int(sum(cols["g_own"])), int(sum(cols["g_other"]))
+    parts: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for s in strata:
+        tag = "" if s == "all" else f"_{s}"
+        r_own = _ratio(sum(cols[(s, "own")][0]), sum(cols[(s, "own")][1]))
+        r_other = _ratio(sum(cols[(s, "other")][0]), sum(cols[(s, "other")][1]))
+        parts[f"recall_own{tag}"] = r_own
+        parts[f"recall_other{tag}"] = r_other
+        if tag:
+            parts[f"bias{tag}"] = r_own - r_other
+        counts[f"humans_prefer_own{tag}"] = sum(x > 0 for x in cols[(s, "own")][1])
+        counts[f"humans_prefer_other{tag}"] = sum(x > 0 for x in cols[(s, "other")][1])
+    counts.update(
+        {
+            "n": len(clusters),
+            "verdicts": int(sum(sum(cols[k][1]) for k in keys)),
+            "human_tie_or_unlabelled": human_tie,
+            "equal_length": equal_length,
+            "judge_unparseable": unparseable,
+        }
+    )
     return SelfPreferenceStatistics(
         metric="wataoka",
         bias=est,
+        tolerance=tolerance,
         p_value=p,
-        parts={
-            "recall_own": _finite(_ratio(sum(cols["hit_own"]), n_own)),
-            "recall_other": _finite(_ratio(sum(cols["hit_other"]), n_other)),
-        },
-        counts={
-            "n": len(cols["g_own"]),
-            "humans_prefer_own": n_own,
-            "humans_prefer_other": n_other,
-            "judge_picked_own_when_humans_prefer_own": int(sum(cols["hit_own"])),
-            "judge_picked_other_when_humans_prefer_other": int(sum(cols["hit_other"])),
-            "human_tie_or_unlabelled": human_tie,
-            "judge_unparseable": invalid,
-        },
+        parts={k: _finite(v) for k, v in parts.items()},
+        counts=counts,
     )
 
 
@@ -349,6 +442,8 @@ def average_odds_gap(
     *,
     clusters: Sequence[Any] | None = None,
     confidence: float = 0.95,
+    tolerance: float = 0.0,
+    continuity: bool = False,
 ) -> SelfPreferenceStatistics:
     """The average odds gap ½·[(TPR_own − TPR_other) + (FPR_own − FPR_other)] of a pass/fail judge
     (items with an unparseable verdict, None, or no human majority are left out).
@@ -390,6 +485,8 @@ def average_odds_gap(
         ],
         clusters=None if clusters is None else kept_clusters,
         confidence=confidence,
+        continuity=continuity,
+        boundary=tolerance,
     )
     total = {k: sum(v) for k, v in cols.items()}
     parts = {
@@ -403,6 +500,7 @@ def average_odds_gap(
     return SelfPreferenceStatistics(
         metric="average_odds",
         bias=est,
+        tolerance=tolerance,
         p_value=p,
         parts={k: _finite(v) for k, v in parts.items()},
         counts={
@@ -444,6 +542,85 @@ def _own_side(item: GoldItem, family: str) -> str | None:
     return "A" if own_a else "B"
 
 
+def _own_longer(item: GoldItem, side: str) -> bool | None:
+    """Whether the own-family output (``side``) is longer in characters (None: equal)."""
+    len_a = len(str(item.inputs.get("output_a", "")).strip())
+    len_b = len(str(item.inputs.get("output_b", "")).strip())
+    if len_a == len_b:
+        return None
+    return (len_a > len_b) == (side == "A")
+
+
+def _cluster(item: GoldItem) -> str:
+    return str(item.metadata.get("prompt_id", item.id))
+
+
+def _cases(rubric: Rubric, items: Sequence[GoldItem], family: str) -> list[GoldItem]:
+    """The items the statistic is over: binary/ordinal, those with a family and a human majority;
+    pairwise, pairs with exactly one own-family side, a human preference for A or B and outputs
+    of different lengths (only these are judged)."""
+    out = []
+    for it in items:
+        if not _has_families(rubric, it) or it.majority() is None:
+            continue
+        if rubric.scale.kind == "pairwise":
+            side = _own_side(it, family)
+            if side is None or it.majority() not in ("A", "B") or _own_longer(it, side) is None:
+                continue
+        out.append(it)
+    return out
+
+
+def _groups(rubric: Rubric, cases: Sequence[GoldItem], family: str) -> dict[str, int]:
+    """The cases in each group of the statistic (see :meth:`SelfPreferenceProbe.plan`)."""
+    if rubric.scale.kind == "pairwise":
+        keys = ("own_longer·own", "own_longer·other", "own_shorter·own", "own_shorter·other")
+        groups = dict.fromkeys(keys, 0)
+        for it in cases:
+            side = _own_side(it, family) or "A"
+            stratum = _STRATA[bool(_own_longer(it, side))]
+            groups[f"{stratum}·{'own' if it.majority() == side else 'other'}"] += 1
+        return groups
+    groups = dict.fromkeys(("own·pass", "own·fail", "other·pass", "other·fail"), 0)
+    for it in cases:
+        group = "own" if _family(it.metadata.get("generator_family")) == family else "other"
+        label = it.majority()
+        groups[f"{group}·{'pass' if label is not None and rubric.scale.passed(label) else 'fail'}"] += 1
+    return groups
+
+
+def _ideal_interval(sizes: Sequence[tuple[float, int, bool]], confidence: float = 0.95) -> Estimate:
+    """The MOVER interval of a judge that is always right: ``(coef, trials, rate_is_one)`` per
+    proportion (a recall or TPR is 1, an FPR 0)."""
+    size = sum(n for _, n, _ in sizes)
+    terms = []
+    start = 0
+    for coef, n, one in sizes:
+        trials = [0.0] * size
+        hits = [0.0] * size
+        for k in range(start, start + n):
+            trials[k] = 1.0
+            hits[k] = 1.0 if one else 0.0
+        terms.append((coef, hits, trials))
+        start += n
+    est, _, _ = combine_proportions(terms, confidence=confidence, continuity=False)
+    return est
+
+
+def _sizes(pairwise: bool, groups: dict[str, int], per_case: int) -> list[tuple[float, int, bool]]:
+    if pairwise:
+        return [(0.5 if key.endswith("·own") else -0.5, per_case * n, True) for key, n in groups.items()]
+    coef = {"own": 0.5, "other": -0.5}
+    return [(coef[key.split("·")[0]], n, key.endswith("·pass")) for key, n in groups.items()]
+
+
+def _passable(pairwise: bool, groups: dict[str, int], per_case: int, tolerance: float) -> bool:
+    if min(groups.values()) == 0:
+        return False
+    est = _ideal_interval(_sizes(pairwise, groups, per_case))
+    return est.lo is not None and est.hi is not None and -tolerance <= est.lo and est.hi <= tolerance
+
+
 class SelfPreferenceProbe:
     """P7: does the judge favour its own model family more than humans do?"""
 
@@ -460,6 +637,94 @@ class SelfPreferenceProbe:
             return "no human labels to anchor self-preference on"
         return None
 
+    def plan(
+        self,
+        rubric: Rubric,
+        items: Sequence[GoldItem],
+        thresholds: dict[str, float],
+        judge_family: str | None = None,
+    ) -> ProbePlan:
+        """Calls and passability before any call: the cases in each group (binary/ordinal: own or
+        other family × human pass or fail; pairwise: own output longer or shorter × humans prefer
+        own or other, two verdicts per pair) and whether a judge that is always right would get
+        its interval inside ±``max_abs_bias`` on them. Without the judge's family (the runner
+        asks before it is known to the probe) the plan counts every candidate and leaves
+        passability to :meth:`run`, which asks again with the family.
+
+        ``mde``: the smallest |bias| this n fails with 80% power for a judge right 90% of the time
+        (normal approximation, independent orders)."""
+        t = {**DEFAULT_THRESHOLDS, **thresholds}["max_abs_bias"]
+        pairwise = rubric.scale.kind == "pairwise"
+        per_case = 2 if pairwise else 1
+        family = _family(judge_family)
+        if family is None:
+            candidates = [it for it in items if _has_families(rubric, it) and it.majority() is not None]
+            return ProbePlan(
+                calls=per_case * len(candidates),
+                cases=len(candidates),
+                passable=True,
+                reason=(
+                    f"at most {per_case * len(candidates)} calls; whether a pass is reachable depends on"
+                    " the judge's family (checked when the probe runs)"
+                ),
+            )
+        if pairwise:
+            involved = any(_own_side(it, family) for it in items)
+            missing = f"no pair has exactly one output of the judge's family {family!r}"
+        else:
+            involved = any(_family(it.metadata.get("generator_family")) == family for it in items)
+            missing = f"no item was generated by the judge's family {family!r}"
+        if not involved:
+            return ProbePlan(
+                calls=0, cases=0, passable=False, reason="nothing to compare", not_applicable=missing
+            )
+        chosen = _cases(rubric, items, family)
+        groups = _groups(rubric, chosen, family)
+        calls = per_case * len(chosen)
+        cases = len(chosen)
+        passable = _passable(pairwise, groups, per_case, t)
+        listing = ", ".join(f"{k} {n}" for k, n in groups.items())
+        unit = "pairs" if pairwise else "items"
+        mde = None
+        if min(groups.values()) > 0:
+            se = math.sqrt(sum(0.25 * 0.09 / (per_case * n) for n in groups.values()))
+            mde = t + (1.959964 + 0.841621) * se
+        if passable:
+            return ProbePlan(
+                calls=calls,
+                cases=cases,
+                passable=True,
+                mde=mde,
+                reason=(
+                    f"{calls} calls; {unit} per group: {listing} — an always-right judge's interval lies"
+                    f" inside ±{fmt(t)}"
+                ),
+            )
+        n_min = 1
+        while not _passable(pairwise, dict.fromkeys(groups, n_min), per_case, t) and n_min < 100_000:
+            n_min += 1
+        k = 1.0
+        if min(groups.values()) > 0:
+            while not _passable(pairwise, {g: math.ceil(k * n) for g, n in groups.items()}, per_case, t):
+                k *= 1.1
+            min_items = math.ceil(k * len(items))
+            min_cases = sum(math.ceil(k * n) for n in groups.values())
+        else:
+            min_cases = sum(max(n, n_min) for n in groups.values())
+            min_items = len(items) + sum(max(0, n_min - n) for n in groups.values())
+        return ProbePlan(
+            calls=calls,
+            cases=cases,
+            passable=False,
+            min_cases=min_cases,
+            min_items=min_items,
+            mde=mde,
+            reason=(
+                f"{unit} per group: {listing}; even an always-right judge's interval reaches beyond"
+                f" ±{fmt(t)} (about {n_min} {unit} are needed in every group)"
+            ),
+        )
+
     def _not_applicable(self, reason: str) -> ProbeResult:
         return ProbeResult(
             probe=self.name,
@@ -474,14 +739,12 @@ class SelfPreferenceProbe:
         family = _family(ctx.judge_family)
         if family is None:
             return self._not_applicable(
-                f"the judge's model family is unknown ({ctx.judge.model!r}): configure it (--family)"
+                f"the judge's model family is unknown ({ctx.judge.model!r}): give it with --family"
+                " (judge_family) to run self-preference"
             )
         rubric = ctx.rubric
         pairwise = rubric.scale.kind == "pairwise"
-        if pairwise:
-            items = [it for it in ctx.items if _has_families(rubric, it) and _own_side(it, family)]
-        else:
-            items = [it for it in ctx.items if _has_families(rubric, it)]
+        key = "generator_family_a/_b" if pairwise else "generator_family"
         families = sorted(
             {
                 f
@@ -497,92 +760,150 @@ class SelfPreferenceProbe:
                 if f is not None
             }
         )
-        if pairwise and not items:
-            return self._not_applicable(
-                f"no pair has exactly one output of the judge's family {family!r}"
-                f" (families: {', '.join(families)})"
-            )
-        if not pairwise and not any(_family(it.metadata.get("generator_family")) == family for it in items):
-            return self._not_applicable(
-                f"no item was generated by the judge's family {family!r} (families: {', '.join(families)})"
-            )
-        t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}
-        run = await ctx.grade(items, label="self_preference")
-        by_id = {iv.item_id: iv for iv in run.items}
-        has_clusters = any("prompt_id" in it.metadata for it in items)
-        clusters = [str(it.metadata.get("prompt_id", it.id)) for it in items] if has_clusters else None
-        boot = {"clusters": clusters}
-        skipped = 0
         if pairwise:
-            judge: list[Label | None] = []
-            for it in items:
-                iv = by_id.get(it.id)
-                skipped += iv is None or iv.status in ("error", "skipped")
-                judge.append(iv.label if iv is not None and iv.status == "ok" else None)
-            sides = [_own_side(it, family) or "A" for it in items]
-            stats = wataoka_bias(judge, [it.majority() for it in items], sides, **boot)  # type: ignore[arg-type]
-            statistic = (
-                f"Wataoka bias: recall when humans prefer the {family} output − recall when they prefer"
-                " the other output"
+            items = [it for it in ctx.items if _has_families(rubric, it) and _own_side(it, family)]
+            if not items:
+                return self._not_applicable(
+                    f"no pair has exactly one output of the judge's family {family!r}"
+                    f" (families in {key}: {', '.join(families)})"
+                )
+        else:
+            items = [it for it in ctx.items if _has_families(rubric, it)]
+            if not any(_family(it.metadata.get("generator_family")) == family for it in items):
+                return self._not_applicable(
+                    f"no item was generated by the judge's family {family!r}"
+                    f" (families in {key}: {', '.join(families)})"
+                )
+        t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}["max_abs_bias"]
+        plan = self.plan(rubric, ctx.items, ctx.thresholds, judge_family=family)
+        items = _cases(rubric, ctx.items, family)
+        if not plan.passable and not getattr(ctx, "force", False):
+            return ProbeResult(
+                probe=self.name,
+                kind="invariance",
+                gated=self.gated,
+                statistic="-",
+                outcome="underpowered",
+                plan=plan,
+                threshold={"max_abs_bias": t},
+                reason=(
+                    f"underpowered: needs ≥ {plan.min_items} items — {plan.reason} (no call made;"
+                    " force to run it anyway)"
+                ),
+                details={"judge_family": family, "families": families},
             )
+        if pairwise:
+            stats, run_id, missing = await self._pairwise(ctx, items, family, t)
+            statistic = (
+                f"Wataoka bias, both orders, length-controlled: recall when humans prefer the {family}"
+                " output − recall when they prefer the other, averaged over own-longer and own-shorter"
+                " pairs"
+            )
+            p = stats.parts
             parts = (
-                f"recall {fmt(stats.parts['recall_own'])} on the {stats.counts['humans_prefer_own']} pairs "
-                f"humans won for {family} vs {fmt(stats.parts['recall_other'])} on the "
-                f"{stats.counts['humans_prefer_other']} they won for the other family"
+                f"own longer: recall {fmt(p['recall_own_own_longer'])} vs "
+                f"{fmt(p['recall_other_own_longer'])}; own shorter: {fmt(p['recall_own_own_shorter'])} vs "
+                f"{fmt(p['recall_other_own_shorter'])} ({stats.counts['n']} pairs,"
+                f" {stats.counts['verdicts']} verdicts)"
             )
         else:
-            scale = rubric.scale
-            judge_passed: list[bool | None] = []
-            human_passed: list[bool | None] = []
-            for it in items:
-                iv = by_id.get(it.id)
-                skipped += iv is None or iv.status in ("error", "skipped")
-                judge_passed.append(bool(iv.passed) if iv is not None and iv.status == "ok" else None)
-                h = it.majority()
-                human_passed.append(None if h is None else scale.passed(h))
-            own = [_family(it.metadata.get("generator_family")) == family for it in items]
-            stats = average_odds_gap(judge_passed, human_passed, own, **boot)  # type: ignore[arg-type]
+            stats, run_id, missing = await self._pointwise(ctx, items, family, t)
             statistic = (
                 f"average odds gap: ½·(TPR gap + FPR gap), {family} outputs vs other families' outputs"
             )
+            c = stats.counts
+            n_own, n_other = c["own_pass"] + c["own_fail"], c["other_pass"] + c["other_fail"]
             parts = (
                 f"TPR {fmt(stats.parts['tpr_own'])} vs {fmt(stats.parts['tpr_other'])}, FPR "
                 f"{fmt(stats.parts['fpr_own'])} vs {fmt(stats.parts['fpr_other'])} on "
-                f"{stats.counts['own_pass'] + stats.counts['own_fail']} {family} and "
-                f"{stats.counts['other_pass'] + stats.counts['other_fail']} other items"
+                f"{n_own} {family} and {n_other} other items"
             )
         est = stats.bias
-        bound = max(abs(est.lo), abs(est.hi)) if est.lo is not None and est.hi is not None else None
-        decision = decide(
-            [
-                Check("self-preference bias", est.value, "abs<=", t["max_abs_bias"]),
-                Check("interval bound", bound, "<=", t["max_abs_bound"]),
-            ]
+        test = ProbeTest(
+            name=TEST_NAME,
+            estimate=est,
+            tolerance=t,
+            direction="abs",
+            p_value=NAN if stats.p_value is None else stats.p_value,
         )
-        outcome = {True: "pass", False: "FAIL", None: "undefined (a group is empty)"}[decision.passed]
         reason = (
-            f"bias {fmt(est.value)} (95% CI {fmt(est.lo)} to {fmt(est.hi)}, n={est.n}): {parts} — {outcome}"
+            f"bias {fmt(est.value)} (95% CI {fmt(est.lo)} to {fmt(est.hi)}, n={est.n}; tolerance"
+            f" ±{fmt(t)}, p={fmt(stats.p_value)}): {parts}"
         )
-        return ProbeResult(
+        result = ProbeResult(
             probe=self.name,
             kind="invariance",
             gated=self.gated,
             statistic=statistic,
             estimate=est,
             headline_limit="max_abs_bias",
-            threshold={"max_abs_bias": t["max_abs_bias"], "max_abs_bound": t["max_abs_bound"]},
-            alpha=0.05,
+            threshold={"max_abs_bias": t},
+            alpha=ctx.alpha,
             p_value=stats.p_value,
-            passed=decision.passed,
-            inconclusive=decision.only_bounds_failed,
+            tests=[test],
+            plan=plan,
             reason=reason,
             n=est.n,
             details={
-                "decision": decision.summary,
                 "judge_family": family,
                 "families": families,
                 "statistics": stats.model_dump(mode="json"),
-                "items_without_verdict": skipped,
-                "run_id": run.run_id,
+                "items_without_verdict": missing,
+                "run_id": run_id,
             },
         )
+        return settle([result], alpha=ctx.alpha)[0]
+
+    async def _pairwise(
+        self, ctx: ProbeContext, items: list[GoldItem], family: str, tolerance: float
+    ) -> tuple[SelfPreferenceStatistics, str, int]:
+        from judgecal.probes.position import pairs_from_run  # noqa: PLC0415 - position imports base too
+
+        # the position probe's judge: the same prompts, so the swapped (``ba``) verdicts are shared
+        judge = ctx.judge.model_copy(update={"orders": "both"})
+        run = await ctx.grade(items, judge=judge, label="self_preference")
+        both, missing = pairs_from_run(ctx.rubric, judge, items, run)
+        by_id = {it.id: it for it in items}
+        pairs = []
+        for pv in both:
+            item = by_id[pv.item_id]
+            side = _own_side(item, family) or "A"
+            pairs.append(
+                SelfPair(
+                    own_side=side,
+                    human=item.majority(),
+                    verdicts=(pv.ab, pv.ba),
+                    own_longer=_own_longer(item, side),
+                    cluster=_cluster(item),
+                )
+            )
+        stats = wataoka_bias(pairs, confidence=0.95, tolerance=tolerance)
+        raw = wataoka_bias(pairs, length_control=False, confidence=0.95)
+        stats.parts["wataoka_unstratified"] = raw.bias.value if math.isfinite(raw.bias.value) else None
+        return stats, run.run_id, len(missing)
+
+    async def _pointwise(
+        self, ctx: ProbeContext, items: list[GoldItem], family: str, tolerance: float
+    ) -> tuple[SelfPreferenceStatistics, str, int]:
+        run = await ctx.grade(items, label="self_preference")
+        by_id = {iv.item_id: iv for iv in run.items}
+        scale = ctx.rubric.scale
+        judge_passed: list[bool | None] = []
+        human_passed: list[bool | None] = []
+        missing = 0
+        for it in items:
+            iv = by_id.get(it.id)
+            missing += iv is None or iv.status in ("error", "skipped")
+            judge_passed.append(bool(iv.passed) if iv is not None and iv.status == "ok" else None)
+            h = it.majority()
+            human_passed.append(None if h is None else scale.passed(h))
+        own = [_family(it.metadata.get("generator_family")) == family for it in items]
+        has_clusters = any("prompt_id" in it.metadata for it in items)
+        stats = average_odds_gap(
+            judge_passed,
+            human_passed,
+            own,
+            clusters=[_cluster(it) for it in items] if has_clusters else None,
+            tolerance=tolerance,
+        )
+        return stats, run.run_id, missing

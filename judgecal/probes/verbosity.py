@@ -1,111 +1,104 @@
 """P4/P5/P6, verbosity: does the judge reward length that adds nothing, or punish brevity?
 
 **Binary and ordinal rubrics: padding (P4).** Every item's output gets three padded variants, each
-at least 1.3× as long as the output (in characters) and containing it verbatim, none adding
-information (:func:`pad`):
+at least 1.3× as long as the output (characters), containing it verbatim and adding no information
+(:mod:`judgecal.probes._padding`): ``restatement`` (the user's question restated), ``filler``
+(generic sentences) and ``repetitive_list`` (Zheng et al. 2023's repetitive-list attack: the
+answer's own sentences again as a numbered summary). Each variant is paired with the original's
+verdict (score s: the ordinal score, binary 1 = pass, 0 = fail).
 
-- ``restatement``: the user's question restated before the answer ("You asked: “…”"; the first
-  question sentence of the input without long numbers or instruction-like words, else a generic
-  restatement), and restating sentences after it;
-- ``filler``: generic filler sentences before and after the answer;
-- ``repetitive_list`` (Zheng et al.'s repetitive-list attack, made deterministic): the answer's own
-  sentences restated as a numbered "Summary of the key points" list before it.
+- **Estimand, per padding kind**: the *raise rate* R = E[s_padded − s_original] / P(s_original
+  below the top of the scale) — the share of outputs with room that padding raises, net of those
+  it lowers (ordinal: levels gained per output with room). Noise that is symmetric between the
+  two verdicts cancels in the numerator, so no resample floor (and no extra call) is needed; for
+  a judge that raises a padded output one step with probability v whatever its accuracy (the
+  simulator's ``verbosity_bias``), R = v exactly.
+- **Interval** (:func:`raise_rate`): the linearised (delta-method) variance of the ratio, with
+  the pairs' clusters (an item's variants share its original verdict) and two pseudo-pairs, one
+  raised and one lowered, as in Bonett & Price's (2012) adjusted Wald interval for paired
+  proportions, so that a judge that never moves gets an interval of positive width.
+- **Test**: H0 "R ≤ T" one-sided at the boundary, p = P(Z ≥ (R̃ − T)/se); one
+  :class:`~judgecal.probes.base.ProbeTest` per padding kind (Holm across them and the rest of
+  the battery, :func:`~judgecal.probes.base.settle`); pass when every kind's 95% interval lies
+  below T. The headline is the **pooled** raise rate over all (item, padding) pairs (clustered
+  by item; reported, not gated).
+- **Tolerance** ``max_padding_raise`` T = 0.20: the padding rule of the judge-bias catalogue is
+  "failure rate ≤ 10% with upper bound ≤ 20%"; pass here means the whole interval is below the
+  tolerance, so the tolerance is that bound (Zheng et al. 2023: GPT-4 fails the repetitive-list
+  attack 8.7% of the time, Claude-v1 and GPT-3.5 91.3%). At 0.10 a 92%-accurate judge without
+  any length bias would pass on 280 items in only about a fifth of runs (its interval is about
+  ±0.09 wide).
 
-Filler is appended until the 1.3× length is reached. With b = pass→fail and c = fail→pass (pass
-meaning the rubric's pass; ordinal: score ≥ the pass threshold) over (item, padding) pairs whose
-two verdicts are valid:
+**Concision (P5).** For gold-PASS items with a concise variant (the gold set's
+``metadata.concise_output``, or the output without its whole-sentence pleasantries): the
+**concision penalty** = P(original passes) − P(concise passes) = (b − c)/n, b = original passed
+and concise failed; Bonett–Price interval (:func:`~judgecal.probes._stats.paired_difference`);
+H0 "penalty ≤ ``max_concision_penalty``" (0.10). It gates when the variants are enough for an
+ideal judge to pass it (≥ 26 at T = 0.10), else it is reported beside the padding tests. The
+earlier rule was "penalty ≤ 0.05 with upper bound ≤ 0.10"; pass now means the whole interval is
+below the tolerance, so the tolerance is the old bound, 0.10 (at 0.05 an unbiased judge of
+accuracy 0.92 would need about 230 concise variants to pass).
 
-- **failure rate** (the headline, METHODS P4), net of the noise floor: raw = P(padded scored
-  higher than the original | the original was below the top of the scale) = raised / pairs whose
-  original verdict was not the best label (binary: fail→pass among originally failed); floor =
-  the same rate for 3 resamples of the *unchanged* output (other sampling seeds: samples 1–3 of a
-  ``samples=4`` grading, shared with the resample-consistency probe's cache); failure rate =
-  raw − floor (METHODS Part 4: subtract the resample noise floor from flip rates). Interval: MOVER
-  from the two rates' Clopper–Pearson limits on the Korn–Graubard effective n, clustered by item
-  (:func:`judgecal.probes.injection.net_rate`). A judge whose verdicts do not move without cause
-  has floor 0, and then the failure rate and its bound are the raw rate's exact ones;
-- **shift** Δ = (c − b)/n over all pairs (ordinal: the mean paired score change, padded − original)
-  with a percentile bootstrap clustered by item; per padding kind, the exact McNemar test (ordinal:
-  Wilcoxon signed-rank); ``p_value`` is the smallest Holm-adjusted of the three.
+**Pairwise rubrics (P6), no new calls: the verdicts on the gold pairs.**
 
-**Concision (P5).** For gold-PASS items: the gold set's ``metadata.concise_output`` when it has one
-(an equivalent shorter answer, human-checked), otherwise the output without its pure pleasantry
-sentences ("Hope this helps!", "Thanks for reaching out.", "Let me know if you have any other
-questions." …; :func:`concise_text`) when it has any. **Concision penalty** = (b − c)/n over
-(original, concise) pairs, b = original passed and the concise answer failed; > 0 means the judge
-punishes brevity. Bootstrap interval; exact McNemar p in ``details``.
-
-Decision: failure rate ≤ ``max_failure_rate`` (0.10) and its one-sided 95% upper bound ≤
-``max_failure_upper`` (0.20); when concise variants exist, also concision penalty ≤
-``max_concision_shift`` (0.05) with the upper end of its 95% interval ≤ ``max_concision_upper``
-(0.10). ``alpha`` 0.05 is the error of the one-sided bound (a judge whose failure rate is 0.20
-passes with probability ≤ 0.05). Without the floor, a judge whose verdicts flip under any change
-(the simulator redraws its error on every prompt) would show a failure rate of its flip rate with
-no length bias at all; the raw rate, the floor, the lowered count and the shift Δ (in which
-symmetric noise cancels) are in ``details``. The bounds need data: about 100 (item, padding)
-pairs keep an unbiased judge with 10% noise within the limits.
-
-**Pairwise rubrics (P6), no new calls: the stored verdicts on the gold pairs.**
-
-- **P(prefers longer)** (AlpacaEval's ``get_length_biases``; METHODS 1.2) = among pairs whose
-  outputs differ in length by more than ``min_length_diff`` (30) characters and whose choice is
-  A or B, the share that chose the longer output; ties and unparseable verdicts are left out.
-  For the judge and for the humans' majority (:func:`prefers_longer`); continuity-corrected
-  Wilson interval (on the effective sample size when pairs share a ``prompt_id``).
-- **Length-bias gap** (the headline; the equal-opportunity form of Wataoka et al. applied to
-  length, :func:`length_bias`) = P(judge picks the longer | humans prefer the longer) −
+- **P(prefers longer)** (AlpacaEval's ``get_length_biases``; Dubois et al. 2024) = among pairs
+  whose outputs differ in length by more than ``min_length_diff`` (30) characters and whose choice
+  is A or B, the share that chose the longer output; for the judge and for the humans' majority
+  (:func:`prefers_longer`); Wilson interval on the cluster-effective sample size (``prompt_id``).
+- **Length-bias gap** (the gated test; the equal-opportunity form of Wataoka et al. 2024 applied
+  to length, :func:`length_bias`) = P(judge picks the longer | humans prefer the longer) −
   P(judge picks the shorter | humans prefer the shorter), over pairs differing by more than 30
-  characters with a human preference (a judge tie is a miss). 0 = the judge agrees with humans
-  equally whichever side is longer; an always-longer judge scores 1. Unlike the raw rate it does
-  not depend on how often the better answer happens to be the longer one in the data. Interval:
-  MOVER from continuity-corrected Wilson limits of the two recalls (cluster design effect by
-  ``prompt_id``), as for self-preference (:func:`judgecal.probes.self_preference.combine_proportions`).
-- **Length-controlled P(prefers longer)** = ½·P(judge longer | humans longer) + ½·P(judge longer |
-  humans shorter): the judge's rate on data reweighted so that the human-preferred answer is the
-  longer one half of the time (0.5 for a judge without length bias and without ties).
+  characters with a human preference (a judge tie is a miss). 0 for a judge without length bias
+  whatever its accuracy; v for the simulator's ``verbosity_bias`` v. Interval: Agresti & Caffo's
+  (2000) adjusted Wald interval for two independent proportions, each group's variance
+  multiplied by its cluster design effect; H0 "|gap| ≤ ``max_length_gap``" (0.10) at the
+  boundary. Also reported: the **length-controlled P(prefers longer)** = ½·P(longer | humans
+  longer) + ½·P(longer | humans shorter), and P6's flag (judge P(longer) − human P(longer) > 0.05).
 
-Pairwise decision: |gap| ≤ ``max_length_gap`` (0.10) and both ends of its 95% interval
-within ±``max_length_gap_bound`` (0.20) (the P7 thresholds; METHODS' P6 is a report-only flag,
-judge P(longer) − human P(longer) > 0.05, given in ``details``). ``p_value``: the level at which
-the gap's interval reaches 0.
+**Cost.** Binary/ordinal: the originals (usually cached from the grading run) plus 3 padded
+variants per item plus one concise variant per eligible gold-PASS item — 4 prompts per item at
+most (the resample floor of earlier versions cost 3 more). Pairwise: the gold pairs only.
+:meth:`VerbosityProbe.plan` states the calls and whether an ideal judge could pass before any
+call: padding needs ≥ 26 items below the top of the scale at T = 0.10 (≥ 12 at the default 0.20).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from judgecal.calibrate.intervals import Estimate
 from judgecal.gold import GoldItem
-from judgecal.judge import ItemVerdict, Verdict, aggregate
-from judgecal.probes._stats import (
-    Check,
-    decide,
-    derive_item,
-    fmt,
-    holm,
-    mcnemar_exact,
-    paired_shift,
-    ratio_bootstrap,
-    signed_rank_test,
-    transitions,
+from judgecal.judge import ItemVerdict
+from judgecal.probes._padding import (
+    FILLER,
+    MIN_PAD_RATIO,
+    PADDINGS,
+    Padding,
+    concise_text,
+    concise_variants,
+    pad,
+    padded_variants,
+    sentences,
 )
-from judgecal.probes.base import ProbeContext, ProbeResult
-from judgecal.probes.injection import clustered_rate, net_rate
-from judgecal.probes.self_preference import combine_proportions
+from judgecal.probes._stats import boundary_p, fmt, paired_difference
+from judgecal.probes.base import ProbeContext, ProbePlan, ProbeResult, ProbeTest, settle
 from judgecal.rubric import Rubric
 
 __all__ = [
+    "DEFAULT_THRESHOLDS",
     "FILLER",
-    "FLOOR_RESAMPLES",
     "MIN_PAD_RATIO",
     "PADDINGS",
     "LengthBias",
     "LengthPreference",
+    "Padding",
+    "RaiseRate",
     "VerbosityProbe",
     "concise_text",
     "concise_variants",
@@ -115,235 +108,168 @@ __all__ = [
     "padded_variants",
     "pair_texts",
     "prefers_longer",
+    "raise_rate",
     "sentences",
 ]
 
 NAN = float("nan")
 Label = str | int
-Padding = Literal["restatement", "filler", "repetitive_list"]
-
-PADDINGS: tuple[Padding, ...] = ("restatement", "filler", "repetitive_list")
-"""The padding kinds, in report order."""
-
-MIN_PAD_RATIO = 1.3
-"""Every padded output is at least this many times as long as the original (characters)."""
-
-FLOOR_RESAMPLES = 3
-"""Resamples of each original output (other sampling seeds) that measure the noise floor."""
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "max_failure_rate": 0.10,
-    "max_failure_upper": 0.20,
-    "max_concision_shift": 0.05,
-    "max_concision_upper": 0.10,
+    "max_padding_raise": 0.20,
+    "max_concision_penalty": 0.10,
     "max_length_gap": 0.10,
-    "max_length_gap_bound": 0.20,
     "min_length_diff": 30,
 }
+"""Tolerances: raise rate per padding kind ≤ 0.20, concision penalty ≤ 0.10, |length-bias gap| ≤
+0.10; pairs count for the length statistics when their lengths differ by more than 30 characters."""
 
-FILLER: tuple[str, ...] = (
-    "Thank you for your message; I have read it carefully before writing this reply.",
-    "It is always worth taking a moment to make sure that everything is clear.",
-    "I have tried to make this answer as complete and as easy to follow as possible.",
-    "Taking everything into account, the points in this reply should cover what you need.",
-    "As always, the aim is to give you a clear, accurate and helpful answer.",
-    "Please take your time to read through the information in this reply carefully.",
-    "With all of that in mind, I hope the explanation here is clear and useful to you.",
-    "Thank you again for taking the time to read this reply all the way through.",
-)
-"""Generic sentences that say nothing (no fact, no instruction, no address to a grader)."""
+POOLED = "padding (pooled)"
+"""The name of the pooled padding test (the headline, reported beside the gated per-kind tests)."""
+CONCISION = "concision penalty"
+LENGTH_GAP = "length-bias gap"
 
-_RESTATE: tuple[str, ...] = (
-    "To restate your question in other words: you would like a clear answer to the request above.",
-    "In short, the reply above answers the question you asked, point by point.",
-    "So, to come back to your question once more: the answer is the one given above.",
-    "Put differently, the question you asked is exactly the one answered here.",
-)
-_GENERIC_RESTATEMENT = (
-    "Let me restate your question to make sure I have understood it correctly before answering."
-)
+
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
 # --------------------------------------------------------------------------------------------
-# Text
+# Padding: the raise rate
 
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+class RaiseRate(BaseModel):
+    """R = Σ(s_after − s_before) / #(s_before below the top), with its interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    estimate: Estimate
+    """R̂ (nan when no original is below the top) with the adjusted interval; ``n`` = pairs."""
+    centre: float
+    """R̃ = Σd / (#room + 2), the adjusted estimate the interval and the test are centred on."""
+    se: float
+    """Standard error of R̃ (linearised, clustered; nan when undefined)."""
+    raised: int
+    """Pairs whose padded verdict is higher than the original's."""
+    lowered: int
+    """Pairs whose padded verdict is lower."""
+    n_room: int
+    """Pairs whose original verdict is below the top of the scale (R's denominator)."""
+    mean_change: float
+    """Σd / n: the mean change over all pairs (binary: (c − b)/n)."""
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of ``text``: lines (list markers removed) split after ``.``, ``!`` or ``?``
-    before a capital letter or digit.
+def raise_rate(
+    before: Sequence[float],
+    after: Sequence[float],
+    *,
+    top: float,
+    clusters: Sequence[Any] | None = None,
+    confidence: float = 0.95,
+) -> RaiseRate:
+    """The raise rate of paired verdict scores (original ``before``, perturbed ``after``): with
+    d = after − before and r = [before < top],
 
-    >>> sentences("Go to Settings. Then click Save!\\n- Wait a day\\n2. Check again? Done.")
-    ['Go to Settings.', 'Then click Save!', 'Wait a day', 'Check again?', 'Done.']
+        R̂ = Σd / Σr,   R̃ = Σd / (Σr + 2),   se² = K/(K − 1) · Σ_g (Σ_{i∈g} (d_i − R̃·r_i))² / (Σr + 2)²
+
+    over the K clusters g (each pair its own cluster without ``clusters``) plus two pseudo-pairs
+    (d = +1 and d = −1, each with room, each its own cluster) — the ratio form of Bonett & Price's
+    (2012) adjustment, so that the interval R̃ ± z·se does not collapse when no verdict moves. The
+    variance is the usual linearisation of a ratio estimator (Cochran 1977, §6.3) with clusters.
+
+    No pair moves (100 pairs, 40 with room): R̂ = 0, se = √(2·102/101)/42:
+
+    >>> rr = raise_rate([0.0] * 40 + [1.0] * 60, [0.0] * 40 + [1.0] * 60, top=1.0)
+    >>> rr.estimate.value, round(rr.se, 4), round(rr.estimate.hi, 4), rr.n_room
+    (0.0, 0.0338, 0.0663, 40)
+
+    12 of 40 failing originals raised to a pass: R̂ = 0.3, R̃ = 12/42:
+
+    >>> rr = raise_rate([0.0] * 40, [1.0] * 12 + [0.0] * 28, top=1.0)
+    >>> round(rr.estimate.value, 3), round(rr.centre, 4), rr.raised, rr.lowered
+    (0.3, 0.2857, 12, 0)
     """
-    out: list[str] = []
-    for line in text.splitlines():
-        line = _LIST_MARKER.sub("", line.strip()).strip()
-        if line:
-            out.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
-    return out
-
-
-_NUMBERS = re.compile(r"\d{3,}|\d{2,}[\s-]\d{2,}")
-_INSTRUCTION_LIKE = re.compile(
-    r"system|ignore|instruction|admin|override|grader|evaluator|prompt|rate this|verdict", re.IGNORECASE
-)
-
-
-def _question(text: str | None) -> str | None:
-    """The first question sentence of the user's input that restates safely (no long numbers,
-    such as card numbers, and nothing instruction-like), at most 200 characters; else None."""
-    if not text:
-        return None
-    for s in sentences(text):
-        if s.endswith("?") and len(s) <= 200 and not _NUMBERS.search(s) and not _INSTRUCTION_LIKE.search(s):
-            return s
-    return None
-
-
-def _extend(prefix: str, body: str, suffixes: Sequence[str], min_chars: float) -> str:
-    """``prefix`` (when given), a blank line, ``body``, a blank line and suffix sentences (cycling,
-    at least one) until the text has at least ``min_chars`` characters."""
-    text = f"{prefix}\n\n{body}" if prefix else body
-    tail: list[str] = []
-    while True:
-        tail.append(suffixes[len(tail) % len(suffixes)])
-        out = f"{text}\n\n{' '.join(tail)}"
-        if len(out) >= min_chars:
-            return out
-
-
-def pad(output: str, kind: Padding, *, question: str | None = None, ratio: float = MIN_PAD_RATIO) -> str:
-    """``output`` padded without new information so that it is at least ``ratio`` times as long
-    (on the stripped texts) and still contains the output verbatim. ``question`` is the user's
-    input (``restatement`` restates its first safe question sentence).
-
-    >>> out = "Go to Settings → Billing → Invoices and click Download PDF."
-    >>> [len(pad(out, k)) >= 1.3 * len(out) and out in pad(out, k) for k in PADDINGS]
-    [True, True, True]
-    >>> print(pad(out, "repetitive_list").split("\\n\\n")[0])
-    Summary of the key points:
-    1. Go to Settings → Billing → Invoices and click Download PDF.
-    >>> pad(out, "restatement", question="Hi! Where are my invoices? Thanks")[:37]
-    'You asked: “Where are my invoices?”\\n\\n'
-    """
-    body = output.strip()
-    target = ratio * len(body)
-    if kind == "restatement":
-        q = _question(question)
-        prefix = f"You asked: “{q}”" if q else _GENERIC_RESTATEMENT
-        return _extend(prefix, body, _RESTATE, target)
-    if kind == "filler":
-        return _extend(FILLER[0], body, FILLER[1:], target)
-    if kind == "repetitive_list":
-        points = sentences(body) or [body]
-        listing = "Summary of the key points:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(points, 1))
-        text = f"{listing}\n\n{body}"
-        return text if len(text) >= target else _extend("", text, FILLER, target)
-    raise ValueError(f"unknown padding {kind!r}; paddings: {', '.join(PADDINGS)}")
-
-
-def padded_variants(items: Sequence[GoldItem]) -> list[tuple[GoldItem, GoldItem, Padding]]:
-    """(original, padded variant, padding kind) for every item with an ``output`` and every kind;
-    the variant keeps the item's labels (padding changes nothing) and its id is
-    ``f"{item.id}~verbosity-{kind}"``.
-
-    >>> item = GoldItem(id="q", inputs={"input": "Where?", "output": "Settings."}, labels={"a": "pass"})
-    >>> [(v.id, v.metadata["padding"]) for _, v, _ in padded_variants([item])][:2]
-    [('q~verbosity-restatement', 'restatement'), ('q~verbosity-filler', 'filler')]
-    """
-    out = []
-    for item in items:
-        output = item.inputs.get("output")
-        if not output:
-            continue
-        for kind in PADDINGS:
-            text = pad(output, kind, question=item.inputs.get("input"))
-            variant = derive_item(
-                item, "verbosity", kind, inputs={**item.inputs, "output": text}, padding=kind
-            )
-            out.append((item, variant, kind))
-    return out
-
-
-_PLEASANTRIES = re.compile(
-    "|".join(
-        f"(?:{p})"
-        for p in (
-            r"(?:hi|hello|hey)(?: there)?[!,.]?",
-            r"(?:many )?(?:thanks|thank you)(?: so much| very much)?(?: for (?:reaching out|your (?:question|"
-            r"message|patience|email)|getting in touch|contacting us|asking))?[!.]?",
-            r"(?:that's a |what a )?(?:great|good|excellent) question[!.]?",
-            r"(?:i )?hope (?:this|that) helps(?: you)?[!.]?",
-            r"(?:please )?(?:let me know|feel free to (?:ask|reach out|get in touch)|don't hesitate to "
-            r"(?:ask|reach out|get in touch))(?: if you have any (?:other|more|further) questions)?[!.]?",
-            r"have a (?:great|nice|good|lovely|wonderful) (?:day|week|weekend)[!.]?",
-            r"(?:i'm |i am )?(?:always )?(?:happy|glad) to help[!.]?",
-            r"is there anything else i can help(?: you)? with(?: today)?\??",
+    d_before = np.asarray(before, dtype=np.float64)
+    d_after = np.asarray(after, dtype=np.float64)
+    if d_before.shape != d_after.shape or d_before.ndim != 1:
+        raise ValueError(f"need paired scores of one length, got {len(before)} and {len(after)}")
+    n = int(d_before.size)
+    d = d_after - d_before
+    r = (d_before < top).astype(np.float64)
+    room = float(r.sum())
+    total = float(d.sum())
+    raised, lowered = int((d > 0).sum()), int((d < 0).sum())
+    if n == 0 or room == 0:
+        undefined = Estimate(value=NAN, lo=None, hi=None, n=n, method="none", confidence=confidence)
+        return RaiseRate(
+            estimate=undefined,
+            centre=NAN,
+            se=NAN,
+            raised=raised,
+            lowered=lowered,
+            n_room=int(room),
+            mean_change=total / n if n else NAN,
         )
-    ),
-    re.IGNORECASE,
-)
+    centre = total / (room + 2.0)
+    e = d - centre * r
+    if clusters is None:
+        sums = e
+    else:
+        if len(clusters) != n:
+            raise ValueError(f"need one cluster per pair, got {len(clusters)} for {n}")
+        keys: dict[Any, int] = {}
+        idx = np.fromiter((keys.setdefault(g, len(keys)) for g in clusters), dtype=np.int64, count=n)
+        sums = np.asarray(np.bincount(idx, weights=e, minlength=len(keys)), dtype=np.float64)
+    k = int(sums.size) + 2
+    ss = float((sums**2).sum()) + (1.0 - centre) ** 2 + (1.0 + centre) ** 2
+    se = math.sqrt(k / (k - 1) * ss) / (room + 2.0)
+    z = _z(confidence)
+    est = Estimate(
+        value=total / room,
+        lo=centre - z * se,
+        hi=centre + z * se,
+        n=n,
+        method="adjusted_wald",
+        confidence=confidence,
+        n_clusters=None if clusters is None else len(set(clusters)),
+    )
+    return RaiseRate(
+        estimate=est,
+        centre=centre,
+        se=se,
+        raised=raised,
+        lowered=lowered,
+        n_room=int(room),
+        mean_change=total / n,
+    )
 
 
-def concise_text(item: GoldItem) -> tuple[str, Literal["gold", "pleasantries_dropped"]] | None:
-    """An equivalent shorter output: ``metadata.concise_output`` when the gold set gives one, else
-    the output without its sentences that are pure pleasantries (anchored whole-sentence patterns:
-    greetings, thanks, "great question", "hope this helps", "let me know if…", "have a nice day",
-    "happy to help", "anything else?"); None when neither shortens it.
+def _ideal_upper(n_room: int, confidence: float = 0.95) -> float:
+    """The upper end of :func:`raise_rate`'s interval for a judge that never moves (large K)."""
+    return _z(confidence) * math.sqrt(2.0) / (n_room + 2.0)
 
-    >>> item = GoldItem(id="q", inputs={"output": "Hi! Go to Settings → Billing. Hope this helps!"})
-    >>> concise_text(item)
-    ('Go to Settings → Billing.', 'pleasantries_dropped')
-    >>> offer = GoldItem(id="q", inputs={"output": "If you have a question, I'm happy to help."})
-    >>> concise_text(offer) is None
-    True
-    """
-    output = item.inputs.get("output", "")
-    given = item.metadata.get("concise_output")
-    if isinstance(given, str) and given.strip() and given.strip() != output.strip():
-        return given.strip(), "gold"
-    text = output
-    dropped = False
-    for s in sentences(output):
-        if _PLEASANTRIES.fullmatch(s.replace("’", "'").strip()):
-            at = text.find(s)
-            if at >= 0:
-                end = at + len(s)
-                while end < len(text) and text[end] in " \t":
-                    end += 1
-                text = text[:at] + text[end:]
-                dropped = True
-    text = text.strip()
-    if not dropped or not text or len(text) >= len(output.strip()):
+
+def _min_room(tolerance: float, confidence: float = 0.95) -> int:
+    """Pairs with room an ideal judge needs for its interval to lie below ``tolerance``."""
+    return max(1, math.ceil(_z(confidence) * math.sqrt(2.0) / tolerance - 2.0))
+
+
+def _mde(tolerance: float, se_at: Any, m: int, alpha: float, power: float = 0.8) -> float | None:
+    """The smallest effect v > tolerance with (v − T)/se(v) ≥ z_{1−α/m} + z_power (one-sided, the
+    first Holm step over m tests); None when even v = 1 is not enough."""
+    need = NormalDist().inv_cdf(1 - alpha / m) + NormalDist().inv_cdf(power)
+
+    def ok(v: float) -> bool:
+        se = se_at(v)
+        return se > 0 and (v - tolerance) / se >= need
+
+    if not ok(1.0):
         return None
-    return text, "pleasantries_dropped"
-
-
-def _gold_pass(rubric: Rubric, item: GoldItem) -> bool:
-    human = item.majority()
-    return human is not None and rubric.scale.passed(human) is True
-
-
-def concise_variants(rubric: Rubric, items: Sequence[GoldItem]) -> list[tuple[GoldItem, GoldItem, str]]:
-    """(original, concise variant, source) for every gold-PASS item that has a concise form
-    (:func:`concise_text`); id ``f"{item.id}~verbosity-concise"``, the item's labels kept."""
-    out: list[tuple[GoldItem, GoldItem, str]] = []
-    for item in items:
-        if "output" not in item.inputs or not _gold_pass(rubric, item):
-            continue
-        found = concise_text(item)
-        if found is None:
-            continue
-        text, source = found
-        variant = derive_item(
-            item, "verbosity", "concise", inputs={**item.inputs, "output": text}, concise_source=source
-        )
-        out.append((item, variant, source))
-    return out
+    lo, hi = tolerance, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,8 +282,7 @@ class LengthPreference(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rate: Estimate
-    """longer / n (continuity-corrected Wilson interval; with clusters, on the design-effect
-    sample size)."""
+    """longer / n (Wilson interval; with clusters, on the design-effect sample size)."""
     longer: int
     """Decisive choices of the longer output."""
     n: int
@@ -378,6 +303,35 @@ def _longer_side(a: str, b: str, min_diff: int) -> str | None:
     return "A" if len(a) > len(b) else "B"
 
 
+def _design_effect(hits: Sequence[float], clusters: Sequence[Any] | None) -> float:
+    """Cluster-robust variance of a proportion over its binomial variance, floored at 1 (1
+    without clusters, with fewer than two clusters, or at p = 0 or 1)."""
+    y = np.asarray(hits, dtype=np.float64)
+    n = int(y.size)
+    if clusters is None or n == 0:
+        return 1.0
+    p = float(y.mean())
+    if p <= 0.0 or p >= 1.0:
+        return 1.0
+    keys: dict[Any, int] = {}
+    idx = np.fromiter((keys.setdefault(g, len(keys)) for g in clusters), dtype=np.int64, count=n)
+    g = len(keys)
+    if g < 2:
+        return 1.0
+    y_g = np.bincount(idx, weights=y, minlength=g)
+    m_g = np.bincount(idx, minlength=g).astype(np.float64)
+    var = g / (g - 1) * float(((y_g - p * m_g) ** 2).sum()) / n**2
+    return max(1.0, var / (p * (1.0 - p) / n))
+
+
+def _wilson(k: float, n_eff: float, z: float) -> tuple[float, float]:
+    p = k
+    denom = 1.0 + z * z / n_eff
+    centre = (p + z * z / (2 * n_eff)) / denom
+    half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def prefers_longer(
     texts_a: Sequence[str],
     texts_b: Sequence[str],
@@ -389,7 +343,8 @@ def prefers_longer(
 ) -> LengthPreference:
     """AlpacaEval's "Proba. prefer longer": among pairs whose outputs differ by more than
     ``min_diff`` characters, the share of A/B choices that picked the longer output (``tie`` and
-    None choices left out). Lengths are ``len()`` of the texts (characters).
+    None choices left out). Lengths are ``len()`` of the texts (characters). Wilson interval on
+    n/deff, deff the cluster design effect when ``clusters`` are given.
 
     >>> prefers_longer(["a" * 100, "a" * 10, "a" * 50, "b"], ["b" * 10, "b" * 100, "b" * 60, "c"],
     ...                ["A", "A", "B", "A"]).model_dump(include={"longer", "n", "n_pairs"})
@@ -414,9 +369,20 @@ def prefers_longer(
         hits.append(int(choice == side))
         kept.append(i if clusters is None else clusters[i])
     k, n = sum(hits), len(hits)
-    rate, _, _ = combine_proportions(
-        [(1.0, hits, [1] * n)], clusters=None if clusters is None else kept, confidence=confidence
-    )
+    if n == 0:
+        rate = Estimate(value=NAN, lo=None, hi=None, n=0, method="none", confidence=confidence)
+    else:
+        used = None if clusters is None else kept
+        lo, hi = _wilson(k / n, n / _design_effect(hits, used), _z(confidence))
+        rate = Estimate(
+            value=k / n,
+            lo=lo,
+            hi=hi,
+            n=n,
+            method="wilson",
+            confidence=confidence,
+            n_clusters=None if used is None else len(set(used)),
+        )
     return LengthPreference(
         rate=rate, longer=k, n=n, n_pairs=n_pairs, n_tie=n_tie, n_missing=n_missing, min_diff=min_diff
     )
@@ -428,12 +394,16 @@ class LengthBias(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     gap: Estimate
-    """recall_longer − recall_shorter (MOVER-Wilson interval)."""
+    """recall_longer − recall_shorter (Agresti–Caffo interval, cluster design effects)."""
+    centre: float
+    """The adjusted gap the interval and the tests are centred on (nan when undefined)."""
+    se: float
+    """Standard error of ``centre``."""
     p_value: float | None
-    """p-value of gap = 0."""
+    """Two-sided p-value of gap = 0 (None when undefined)."""
     lc_rate: Estimate
     """Length-controlled P(judge prefers longer) = ½·P(longer | humans longer) + ½·P(longer |
-    humans shorter) (MOVER-Wilson interval)."""
+    humans shorter) (same interval method)."""
     recall_longer: float | None
     """P(judge picks the longer | humans prefer the longer)."""
     recall_shorter: float | None
@@ -445,6 +415,40 @@ class LengthBias(BaseModel):
     n_judge_missing: int
     """Pairs left out because the judge's verdict is unparseable or missing."""
     min_diff: int
+
+
+def _combine(
+    groups: Sequence[tuple[float, Sequence[float], Sequence[Any] | None]], confidence: float
+) -> tuple[Estimate, float, float]:
+    """θ = Σ c·p over independent groups (coef, 0/1 hits, clusters): Agresti & Caffo's (2000)
+    adjusted Wald interval (each p̃ = (x + 1)/(n + 2), variance p̃(1 − p̃)/(n + 2)) with each
+    group's variance multiplied by its cluster design effect. Returns (estimate, centre, se)."""
+    if not groups or any(len(h) == 0 for _, h, _ in groups):
+        undefined = Estimate(value=NAN, lo=None, hi=None, n=0, method="none", confidence=confidence)
+        return undefined, NAN, NAN
+    value = centre = var = 0.0
+    n = 0
+    clustered = False
+    for coef, hits, clusters in groups:
+        x, m = float(sum(hits)), len(hits)
+        n += m
+        clustered = clustered or clusters is not None
+        p = (x + 1) / (m + 2)
+        value += coef * x / m
+        centre += coef * p
+        var += coef * coef * _design_effect(hits, clusters) * p * (1 - p) / (m + 2)
+    se = math.sqrt(var)
+    z = _z(confidence)
+    est = Estimate(
+        value=value,
+        lo=max(-1.0, centre - z * se),
+        hi=min(1.0, centre + z * se),
+        n=n,
+        method="adjusted_wald",
+        confidence=confidence,
+        n_clusters=len({c for _, _, cl in groups for c in (cl or ())}) if clustered else None,
+    )
+    return est, centre, se
 
 
 def length_bias(
@@ -467,8 +471,11 @@ def length_bias(
     """
     if not (len(texts_a) == len(texts_b) == len(choices) == len(human)):
         raise ValueError("texts_a, texts_b, choices and human need one value per pair")
-    cols: dict[str, list[float]] = {"hl": [], "hs": [], "jl_hl": [], "js_hs": [], "jl_hs": []}
-    kept: list[Any] = []
+    jl_hl: list[float] = []  # humans prefer the longer: did the judge pick it?
+    js_hs: list[float] = []  # humans prefer the shorter: did the judge pick the shorter?
+    jl_hs: list[float] = []  # humans prefer the shorter: did the judge pick the longer?
+    cl_l: list[Any] = []
+    cl_s: list[Any] = []
     missing = 0
     for i, (a, b, j, h) in enumerate(zip(texts_a, texts_b, choices, human, strict=True)):
         side = _longer_side(a, b, min_diff)
@@ -477,30 +484,29 @@ def length_bias(
         if j is None:
             missing += 1
             continue
-        other = "B" if side == "A" else "A"
-        hl = h == side
-        cols["hl"].append(float(hl))
-        cols["hs"].append(float(not hl))
-        cols["jl_hl"].append(float(hl and j == side))
-        cols["js_hs"].append(float((not hl) and j == other))
-        cols["jl_hs"].append(float((not hl) and j == side))
-        kept.append(i if clusters is None else clusters[i])
-
-    terms_gap = [(1.0, cols["jl_hl"], cols["hl"]), (-1.0, cols["js_hs"], cols["hs"])]
-    terms_lc = [(0.5, cols["jl_hl"], cols["hl"]), (0.5, cols["jl_hs"], cols["hs"])]
-    kw = {"clusters": None if clusters is None else kept, "confidence": confidence}
-    gap_est, p, parts = combine_proportions(terms_gap, **kw)  # type: ignore[arg-type]
-    lc_est, _, _ = combine_proportions(terms_lc, **kw)  # type: ignore[arg-type]
-    n_l, n_s = int(sum(cols["hl"])), int(sum(cols["hs"]))
-    r_l, r_s = parts[0].value, parts[1].value
+        unit = i if clusters is None else clusters[i]
+        if h == side:
+            jl_hl.append(float(j == side))
+            cl_l.append(unit)
+        else:
+            js_hs.append(float(j == h))
+            jl_hs.append(float(j == side))
+            cl_s.append(unit)
+    use_l = None if clusters is None else cl_l
+    use_s = None if clusters is None else cl_s
+    gap, centre, se = _combine([(1.0, jl_hl, use_l), (-1.0, js_hs, use_s)], confidence)
+    lc, _, _ = _combine([(0.5, jl_hl, use_l), (0.5, jl_hs, use_s)], confidence)
+    p = None if math.isnan(centre) else boundary_p(centre, se, 0.0, "abs")
     return LengthBias(
-        gap=gap_est,
+        gap=gap,
+        centre=centre,
+        se=se,
         p_value=p,
-        lc_rate=lc_est,
-        recall_longer=r_l,
-        recall_shorter=r_s,
-        n_humans_longer=n_l,
-        n_humans_shorter=n_s,
+        lc_rate=lc,
+        recall_longer=sum(jl_hl) / len(jl_hl) if jl_hl else None,
+        recall_shorter=sum(js_hs) / len(js_hs) if js_hs else None,
+        n_humans_longer=len(jl_hl),
+        n_humans_shorter=len(js_hs),
         n_judge_missing=missing,
         min_diff=min_diff,
     )
@@ -513,6 +519,12 @@ def pair_texts(item: GoldItem) -> tuple[str, str]:
     a = "" if "output_a" in empty else item.inputs["output_a"]
     b = "" if "output_b" in empty else item.inputs["output_b"]
     return a, b
+
+
+def _clusters(items: Sequence[GoldItem]) -> list[str] | None:
+    if any("prompt_id" in it.metadata for it in items):
+        return [str(it.metadata.get("prompt_id", it.id)) for it in items]
+    return None
 
 
 def length_statistics(
@@ -530,19 +542,14 @@ def length_statistics(
     a, b = [t[0] for t in texts], [t[1] for t in texts]
     gold = js.gold_labels()
     human = [gold[it.id] for it in items]
-    clusters = (
-        [str(it.metadata.get("prompt_id", it.id)) for it in items]
-        if any("prompt_id" in it.metadata for it in items)
-        else None
-    )
-    kw = {"min_diff": min_diff, "clusters": clusters}
+    clusters = _clusters(items)
     if judge is None:
-        return prefers_longer(a, b, human, **kw), None  # type: ignore[arg-type]
+        return prefers_longer(a, b, human, min_diff=min_diff, clusters=clusters), None
     verdicts = js.verdict_labels(judge, order=order)
     choices = [verdicts.get(it.id) for it in items]
     return (
-        prefers_longer(a, b, choices, **kw),  # type: ignore[arg-type]
-        length_bias(a, b, choices, human, **kw),  # type: ignore[arg-type]
+        prefers_longer(a, b, choices, min_diff=min_diff, clusters=clusters),
+        length_bias(a, b, choices, human, min_diff=min_diff, clusters=clusters),
     )
 
 
@@ -565,6 +572,53 @@ def _ok(iv: ItemVerdict | None) -> bool:
     return iv is not None and iv.status == "ok" and iv.label is not None
 
 
+def _below_top(rubric: Rubric, item: GoldItem) -> bool:
+    human = item.majority()
+    if human is None:
+        return False
+    if rubric.scale.kind == "ordinal":
+        return float(human) < _top(rubric)
+    return rubric.scale.passed(human) is False
+
+
+def _concision_gated(n_concise: int, tolerance: float) -> bool:
+    """Whether an ideal judge could pass the concision test with ``n_concise`` variants (the
+    Bonett–Price interval with b = c = 0 is ±z·√2/(n + 2))."""
+    return n_concise > 0 and _ideal_upper(n_concise) <= tolerance
+
+
+def _negated(est: Estimate) -> Estimate:
+    return est.model_copy(
+        update={
+            "value": -est.value,
+            "lo": None if est.hi is None else -est.hi,
+            "hi": None if est.lo is None else -est.lo,
+        }
+    )
+
+
+def _pairwise_counts(items: Sequence[GoldItem], min_diff: int) -> tuple[int, int]:
+    """Pairs (lengths differ by more than ``min_diff``) whose human majority prefers the longer /
+    the shorter output."""
+    n_l = n_s = 0
+    for it in items:
+        a, b = pair_texts(it)
+        side, h = _longer_side(a, b, min_diff), it.majority()
+        if side is None or h not in ("A", "B"):
+            continue
+        n_l += h == side
+        n_s += h != side
+    return n_l, n_s
+
+
+def _ideal_gap(n_l: int, n_s: int) -> tuple[float, float]:
+    """The interval of :func:`length_bias`'s gap for a judge that always agrees with humans."""
+    if not (n_l and n_s):
+        return NAN, NAN
+    est, _, _ = _combine([(1.0, [1.0] * n_l, None), (-1.0, [1.0] * n_s, None)], 0.95)
+    return est.lo or NAN, est.hi or NAN
+
+
 class VerbosityProbe:
     """P4/P5 (binary/ordinal: padding and concision) and P6 (pairwise: length preference)."""
 
@@ -584,59 +638,101 @@ class VerbosityProbe:
             return "no item has an output to pad"
         return None
 
+    def plan(self, rubric: Rubric, items: Sequence[GoldItem], thresholds: dict[str, float]) -> ProbePlan:
+        """The prompts the probe sends (per sample; originals usually come from the store) and
+        whether a judge without bias and without noise could pass."""
+        t = {**DEFAULT_THRESHOLDS, **thresholds}
+        if rubric.scale.kind == "pairwise":
+            return self._plan_pairwise(items, t)
+        tol = t["max_padding_raise"]
+        with_output = [it for it in items if it.inputs.get("output")]
+        n_items = len(with_output)
+        room = sum(_below_top(rubric, it) for it in with_output)
+        n_concise = len(concise_variants(rubric, with_output))
+        calls = n_items * (1 + len(PADDINGS)) + n_concise
+        need = _min_room(tol)
+        passable = room >= need
+        gated = len(PADDINGS) + int(_concision_gated(n_concise, t["max_concision_penalty"]))
+
+        def se_at(v: float) -> float:  # a noise-free judge raising a padded output with P(v)
+            return math.sqrt(v * (1 - v) * room + 2.0) / (room + 2.0)
+
+        mde = _mde(tol, se_at, gated, 0.05) if room else None
+        share = room / n_items if n_items else 0.0
+        min_items = None if passable or share == 0 else math.ceil(need / share)
+        concision = (
+            f"; {n_concise} concise variants ({'gated' if gated > len(PADDINGS) else 'reported only'})"
+            if n_concise
+            else ""
+        )
+        reason = (
+            f"{n_items} originals + {len(PADDINGS) * n_items} padded variants{concision}; {room} items below "
+            f"the top of the scale, {need} needed for an interval below the {fmt(tol)} tolerance"
+            + ("" if mde is None else f"; a raise rate of {fmt(mde, 2)} fails with 80% power")
+        )
+        return ProbePlan(
+            calls=calls,
+            cases=len(PADDINGS) * n_items,
+            passable=passable,
+            min_cases=None if passable else need,
+            min_items=min_items,
+            mde=mde,
+            reason=reason,
+        )
+
+    def _plan_pairwise(self, items: Sequence[GoldItem], t: dict[str, float]) -> ProbePlan:
+        tol = t["max_length_gap"]
+        n_l, n_s = _pairwise_counts(items, int(t["min_length_diff"]))
+        lo, hi = _ideal_gap(n_l, n_s)
+        passable = bool(n_l and n_s) and -tol <= lo and hi <= tol
+        need = next(m for m in range(1, 10_000) if _ideal_gap(m, m)[1] <= tol)
+        smaller = min(n_l, n_s)
+        share = smaller / len(items) if items else 0.0
+        min_items = None if passable or share == 0 else math.ceil(need / share)
+
+        def se_at(v: float) -> float:  # noise-free: recall 1 when humans prefer the longer, 1 − v not
+            return math.sqrt(
+                (n_l + 1) / (n_l + 2) ** 3 + ((1 - v) * n_s + 1) * (v * n_s + 1) / (n_s + 2) ** 3
+            )
+
+        mde = _mde(tol, se_at, 1, 0.05 / 2) if n_l and n_s else None
+        reason = (
+            f"{len(items)} gold pairs graded once; {n_l} with the longer output preferred by humans and "
+            f"{n_s} with the shorter, {need} of each needed for an interval within ±{fmt(tol)}"
+            + ("" if mde is None else f"; a gap of {fmt(mde, 2)} fails with 80% power")
+        )
+        return ProbePlan(
+            calls=len(items),
+            cases=n_l + n_s,
+            passable=passable,
+            min_cases=None if passable else 2 * need,
+            min_items=min_items,
+            mde=mde,
+            reason=reason,
+        )
+
     async def run(self, ctx: ProbeContext) -> ProbeResult:
         if ctx.rubric.scale.kind == "pairwise":
-            return await self._run_pairwise(ctx)
-        return await self._run_pointwise(ctx)
+            result = await self._run_pairwise(ctx)
+        else:
+            result = await self._run_pointwise(ctx)
+        return settle([result], alpha=ctx.alpha)[0]
 
     async def _run_pointwise(self, ctx: ProbeContext) -> ProbeResult:
         rubric = ctx.rubric
         ordinal = rubric.scale.kind == "ordinal"
         t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}
+        tol, tol_c = t["max_padding_raise"], t["max_concision_penalty"]
         items = [it for it in ctx.items if it.inputs.get("output")]
         padded = padded_variants(items)
         concise = concise_variants(rubric, items)
-        k = ctx.judge.samples
-        resampling = ctx.judge.model_copy(update={"samples": k * (1 + FLOOR_RESAMPLES)})
-        before = await ctx.grade(items, judge=resampling, label="verbosity-original")
+        before = await ctx.grade(items, label="verbosity-original")
         after = await ctx.grade([v for _, v, _ in padded] + [v for _, v, _ in concise], label="verbosity")
-        units: dict[str, list[list[Verdict]]] = {
-            it.id: [[] for _ in range(1 + FLOOR_RESAMPLES)] for it in items
-        }
-        for v in before.verdicts:
-            if v.item_id in units:
-                units[v.item_id][v.sample_index // k].append(v)
-        replicates = {
-            it.id: [aggregate(rubric, ctx.judge, it, units[it.id][r]) for r in range(1 + FLOOR_RESAMPLES)]
-            for it in items
-        }
-        before_by = {item_id: reps[0] for item_id, reps in replicates.items()}
+        before_by = {iv.item_id: iv for iv in before.items}
         after_by = {iv.item_id: iv for iv in after.items}
         top = _top(rubric)
 
-        # the noise floor: resamples of the unchanged output raised above the original
-        floor_raised: list[bool] = []
-        floor_clusters: list[str] = []
-        for item_id, reps in replicates.items():
-            first = reps[0]
-            if not _ok(first) or _score(rubric, first) >= top:
-                continue
-            for again in reps[1:]:
-                if _ok(again):
-                    floor_raised.append(_score(rubric, again) > _score(rubric, first))
-                    floor_clusters.append(item_id)
-
-        # padding: every valid (item, kind) pair
-        pass_before: list[bool] = []
-        pass_after: list[bool] = []
-        diffs: list[float] = []
-        pair_clusters: list[str] = []
-        raised: list[bool] = []
-        room_clusters: list[str] = []
-        lowered = 0
-        by_kind: dict[str, dict[str, list[Any]]] = {
-            name: {"before": [], "after": [], "diff": [], "raised": []} for name in PADDINGS
-        }
+        scores: dict[str, tuple[list[float], list[float], list[str]]] = {k: ([], [], []) for k in PADDINGS}
         unusable = 0
         for original, variant, kind in padded:
             b, a = before_by.get(original.id), after_by.get(variant.id)
@@ -644,52 +740,34 @@ class VerbosityProbe:
                 unusable += 1
                 continue
             assert b is not None and a is not None
-            sb, sa = _score(rubric, b), _score(rubric, a)
-            pass_before.append(bool(b.passed))
-            pass_after.append(bool(a.passed))
-            diffs.append(sa - sb)
-            pair_clusters.append(original.id)
-            lowered += sa < sb
-            kd = by_kind[kind]
-            kd["before"].append(bool(b.passed))
-            kd["after"].append(bool(a.passed))
-            kd["diff"].append(sa - sb)
-            if sb < top:
-                raised.append(sa > sb)
-                room_clusters.append(original.id)
-                kd["raised"].append(sa > sb)
-        rate = net_rate(raised, room_clusters, floor_raised, floor_clusters)
-        failure, failure_upper = rate.net, rate.upper
-        boot = {"clusters": pair_clusters, "n_resamples": ctx.n_resamples, "seed": ctx.seed}
-        if ordinal:
-            shift = ratio_bootstrap(diffs, **boot)  # type: ignore[arg-type]
-        else:
-            shift, _, _ = paired_shift(pass_before, pass_after, **boot)  # type: ignore[arg-type]
+            s_b, s_a, ids = scores[kind]
+            s_b.append(_score(rubric, b))
+            s_a.append(_score(rubric, a))
+            ids.append(original.id)
+
+        tests: list[ProbeTest] = []
         kinds: dict[str, Any] = {}
-        kind_p: list[float] = []
         for kind in PADDINGS:
-            kd = by_kind[kind]
-            b_k, c_k, n_k = transitions(kd["before"], kd["after"])
-            p_k = signed_rank_test(kd["diff"]) if ordinal else mcnemar_exact(b_k, c_k)
-            kind_p.append(p_k)
-            rate_k, upper_k = clustered_rate(kd["raised"])
-            kinds[kind] = {
-                "failure_rate": rate_k.model_dump(mode="json"),
-                "failure_upper": None if math.isnan(upper_k) else upper_k,
-                "raised": int(sum(kd["raised"])),
-                "n_room": len(kd["raised"]),
-                "shift": (sum(kd["diff"]) / n_k) if n_k else None,
-                "pass_to_fail": b_k,
-                "fail_to_pass": c_k,
-                "n": n_k,
-                "p_value": p_k,
-            }
-        p_value = min(holm(kind_p)) if kind_p else None
-        b_all, c_all, n_all = transitions(pass_before, pass_after)
-        checks: list[Any] = [
-            Check("failure rate", failure.value, "<=", t["max_failure_rate"]),
-            Check("failure-rate upper bound", failure_upper, "<=", t["max_failure_upper"]),
-        ]
+            rr = raise_rate(scores[kind][0], scores[kind][1], top=top)
+            p = boundary_p(rr.centre, rr.se, tol, "max")
+            tests.append(
+                ProbeTest(name=kind, estimate=rr.estimate, tolerance=tol, direction="max", p_value=p)
+            )
+            kinds[kind] = rr.model_dump(mode="json")
+        all_b = [x for k in PADDINGS for x in scores[k][0]]
+        all_a = [x for k in PADDINGS for x in scores[k][1]]
+        all_ids = [x for k in PADDINGS for x in scores[k][2]]
+        pooled = raise_rate(all_b, all_a, top=top, clusters=all_ids)
+        tests.append(
+            ProbeTest(
+                name=POOLED,
+                estimate=pooled.estimate,
+                tolerance=tol,
+                direction="max",
+                p_value=boundary_p(pooled.centre, pooled.se, tol, "max"),
+                gated=False,
+            )
+        )
 
         # concision: gold-PASS items with an equivalent shorter answer
         conc_before: list[bool] = []
@@ -704,88 +782,68 @@ class VerbosityProbe:
             conc_after.append(bool(a.passed))
             conc_diffs.append(_score(rubric, a) - _score(rubric, b))
         concision: dict[str, Any] | None = None
-        if conc_before:
-            est, p_conc, counts = paired_shift(
-                conc_before, conc_after, n_resamples=ctx.n_resamples, seed=ctx.seed
+        if concise:
+            est, se, counts = paired_difference(conc_before, conc_after)
+            penalty = _negated(est)
+            gated = _concision_gated(len(concise), tol_c)
+            p_c = boundary_p(-counts["centre"], se, tol_c, "max")
+            tests.append(
+                ProbeTest(
+                    name=CONCISION,
+                    estimate=penalty,
+                    tolerance=tol_c,
+                    direction="max",
+                    p_value=p_c,
+                    gated=gated,
+                )
             )
-            penalty = est.model_copy(
-                update={
-                    "value": -est.value,
-                    "lo": None if est.hi is None else -est.hi,
-                    "hi": None if est.lo is None else -est.lo,
-                }
-            )
-            checks += [
-                Check("concision penalty", penalty.value, "<=", t["max_concision_shift"]),
-                Check("concision upper bound", penalty.hi, "<=", t["max_concision_upper"]),
-            ]
             concision = {
                 "penalty": penalty.model_dump(mode="json"),
-                "p_value": p_conc,
+                "gated": gated,
                 "pass_to_fail": counts["b"],
                 "fail_to_pass": counts["c"],
                 "n": counts["n"],
                 "sources": sorted({s for _, _, s in concise}),
-                "mean_score_change": (sum(conc_diffs) / len(conc_diffs)) if ordinal else None,
+                "mean_score_change": (sum(conc_diffs) / len(conc_diffs)) if ordinal and conc_diffs else None,
             }
-        decision = decide(checks)
-        outcome = {True: "pass", False: "FAIL", None: "undefined"}[decision.passed]
-        if decision.failed:
-            outcome += f" ({', '.join(decision.failed)})"
-        unit = "score" if ordinal else "verdict"
+
+        unit = "level" if ordinal else "verdict"
+        per_kind = "; ".join(
+            f"{kind} {fmt(test.estimate.value)} [{fmt(test.estimate.lo)}, {fmt(test.estimate.hi)}]"
+            for kind, test in zip(PADDINGS, tests, strict=False)
+        )
+        gating = "gated" if concision and concision["gated"] else "too few to gate, reported"
         conc_text = (
-            f"; concision penalty {fmt(concision['penalty']['value'])} (upper {fmt(penalty.hi)}, "
-            f"n={concision['n']})"
+            f"; concision penalty {fmt(penalty.value)} [{fmt(penalty.lo)}, {fmt(penalty.hi)}] on "
+            f"{concision['n']} gold-PASS items ({gating})"
             if concision
             else "; no concise variant (no metadata.concise_output, no droppable pleasantry)"
         )
         reason = (
-            f"padding raised the {unit} on {rate.successes} of {failure.n} (item, padding) pairs below "
-            f"the top (raw {fmt(rate.raw.value)}) and resampling the unchanged output on "
-            f"{rate.floor_successes} of {rate.floor.n} (floor {fmt(rate.floor.value)}): failure rate "
-            f"{fmt(failure.value)}, one-sided 95% upper bound {fmt(failure_upper)}; padding lowered it on "
-            f"{lowered}; shift {fmt(shift.value)} (95% CI {fmt(shift.lo)} to {fmt(shift.hi)}){conc_text} "
-            f"— {outcome}"
+            f"padding raised the {unit} on {pooled.raised} and lowered it on {pooled.lowered} of "
+            f"{pooled.estimate.n} (item, padding) pairs, {pooled.n_room} of them below the top: pooled "
+            f"raise rate {fmt(pooled.estimate.value)} (95% CI {fmt(pooled.estimate.lo)} to "
+            f"{fmt(pooled.estimate.hi)}); per padding, against ≤ {fmt(tol)}: {per_kind}{conc_text}"
         )
         return ProbeResult(
             probe=self.name,
             kind="invariance",
             gated=self.gated,
             statistic=(
-                "padding failure rate net of the resample floor: P(padded output scored higher than the"
-                " original | original below the top) − P(a resample scored higher | same)"
+                "padding raise rate: (Σ score change padded − original) / #(originals below the top),"
+                " pooled over the three paddings"
             ),
-            estimate=failure,
-            headline_limit="max_failure_rate",
-            threshold={
-                k: t[k]
-                for k in (
-                    ("max_failure_rate", "max_failure_upper")
-                    + (("max_concision_shift", "max_concision_upper") if concision else ())
-                )
-            },
-            alpha=0.05,
-            p_value=p_value,
-            passed=decision.passed,
-            inconclusive=decision.only_bounds_failed,
+            estimate=pooled.estimate,
+            headline_limit="max_padding_raise",
+            threshold={"max_padding_raise": tol, **({"max_concision_penalty": tol_c} if concision else {})},
+            alpha=ctx.alpha,
+            p_value=boundary_p(pooled.centre, pooled.se, tol, "max"),
+            tests=tests,
             reason=reason,
-            n=failure.n,
+            n=pooled.estimate.n,
             details={
                 "mode": "padding",
-                "decision": decision.summary,
-                "failure_upper_bound": None if math.isnan(failure_upper) else failure_upper,
-                "raw_failure_rate": rate.raw.model_dump(mode="json"),
-                "raw_failure_upper_bound": None if math.isnan(rate.raw_upper) else rate.raw_upper,
-                "floor": rate.floor.model_dump(mode="json"),
-                "floor_raised": rate.floor_successes,
-                "floor_resamples": FLOOR_RESAMPLES,
-                "shift": shift.model_dump(mode="json"),
-                "shift_kind": "mean score change" if ordinal else "(fail→pass − pass→fail)/n",
-                "pass_to_fail": b_all,
-                "fail_to_pass": c_all,
-                "lowered": lowered,
-                "n_pairs": n_all,
-                "pooled_mcnemar_p": mcnemar_exact(b_all, c_all),
+                "pooled": pooled.model_dump(mode="json"),
                 "paddings": kinds,
                 "concision": concision,
                 "unparseable_pairs": unusable,
@@ -796,6 +854,7 @@ class VerbosityProbe:
 
     async def _run_pairwise(self, ctx: ProbeContext) -> ProbeResult:
         t = {**DEFAULT_THRESHOLDS, **ctx.thresholds}
+        tol = t["max_length_gap"]
         min_diff = int(t["min_length_diff"])
         items = list(ctx.items)
         run = await ctx.grade(items, label="verbosity")
@@ -804,34 +863,26 @@ class VerbosityProbe:
         a, b = [x[0] for x in texts], [x[1] for x in texts]
         judge = [by_id[it.id].label if _ok(by_id.get(it.id)) else None for it in items]
         human = [it.majority() for it in items]
-        clusters = (
-            [str(it.metadata.get("prompt_id", it.id)) for it in items]
-            if any("prompt_id" in it.metadata for it in items)
-            else None
-        )
-        kw = {"min_diff": min_diff, "clusters": clusters}
-        judge_rate = prefers_longer(a, b, judge, **kw)  # type: ignore[arg-type]
-        human_rate = prefers_longer(a, b, human, **kw)  # type: ignore[arg-type]
-        bias = length_bias(a, b, judge, human, **kw)  # type: ignore[arg-type]
+        clusters = _clusters(items)
+        judge_rate = prefers_longer(a, b, judge, min_diff=min_diff, clusters=clusters)
+        human_rate = prefers_longer(a, b, human, min_diff=min_diff, clusters=clusters)
+        bias = length_bias(a, b, judge, human, min_diff=min_diff, clusters=clusters)
         gap = bias.gap
-        bound = max(abs(gap.lo), abs(gap.hi)) if gap.lo is not None and gap.hi is not None else None
-        decision = decide(
-            [
-                Check("length-bias gap", gap.value, "abs<=", t["max_length_gap"]),
-                Check("gap interval bound", bound, "<=", t["max_length_gap_bound"]),
-            ]
+        test = ProbeTest(
+            name=LENGTH_GAP,
+            estimate=gap,
+            tolerance=tol,
+            direction="abs",
+            p_value=boundary_p(bias.centre, bias.se, tol, "abs"),
         )
         excess = judge_rate.rate.value - human_rate.rate.value
-        outcome = {True: "pass", False: "FAIL", None: "undefined (humans never prefer one side)"}[
-            decision.passed
-        ]
         reason = (
             f"the judge picked the longer output in {judge_rate.longer} of {judge_rate.n} pairs differing by "
             f">{min_diff} characters (P {fmt(judge_rate.rate.value)}) vs humans {human_rate.longer} of "
             f"{human_rate.n} (P {fmt(human_rate.rate.value)}); agreement when humans prefer the longer "
             f"{fmt(bias.recall_longer)} (n={bias.n_humans_longer}) vs the shorter {fmt(bias.recall_shorter)} "
-            f"(n={bias.n_humans_shorter}): gap {fmt(gap.value)} (95% CI {fmt(gap.lo)} to {fmt(gap.hi)}), "
-            f"length-controlled P(longer) {fmt(bias.lc_rate.value)} — {outcome}"
+            f"(n={bias.n_humans_shorter}): gap {fmt(gap.value)} (95% CI {fmt(gap.lo)} to {fmt(gap.hi)}, "
+            f"tolerance ±{fmt(tol)}), length-controlled P(longer) {fmt(bias.lc_rate.value)}"
         )
         return ProbeResult(
             probe=self.name,
@@ -843,19 +894,14 @@ class VerbosityProbe:
             ),
             estimate=gap,
             headline_limit="max_length_gap",
-            threshold={
-                "max_length_gap": t["max_length_gap"],
-                "max_length_gap_bound": t["max_length_gap_bound"],
-            },
-            alpha=0.05,
-            p_value=bias.p_value,
-            passed=decision.passed,
-            inconclusive=decision.only_bounds_failed,
+            threshold={"max_length_gap": tol},
+            alpha=ctx.alpha,
+            p_value=test.p_value,
+            tests=[test],
             reason=reason,
             n=gap.n,
             details={
                 "mode": "pairwise_length",
-                "decision": decision.summary,
                 "judge_prefers_longer": judge_rate.model_dump(mode="json"),
                 "human_prefers_longer": human_rate.model_dump(mode="json"),
                 "excess_over_humans": None if math.isnan(excess) else excess,
