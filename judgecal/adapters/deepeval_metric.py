@@ -18,14 +18,17 @@ What the metric reports:
   ``pass_threshold`` for ordinal), so ``success`` is exactly the verdict's ``passed``. Setting
   another threshold departs from the pass rule the judge was validated with;
 - ``reason``: the label, the failure modes, the judge's reasoning and the approval id;
-  ``score_breakdown`` holds ``certificate_id``, ``label``, ``status``, ``passed``,
-  ``failure_modes`` and ``cached``; ``evaluation_model`` is the judge's model string;
+  ``score_breakdown`` holds ``certificate_id``, ``approval_tier``, ``label``, ``status``,
+  ``passed``, ``failure_modes`` and ``cached``; ``evaluation_model`` is the judge's model string;
 - an ``invalid`` or ``error`` verdict sets ``error`` (score ``None``, ``success`` False): DeepEval
   shows it as an errored metric, never as a pass, and ``assert_test`` fails on it.
 
 Refusal: the approval is looked up when the metric is constructed; without a valid one the
 constructor raises :class:`~judgecal.errors.NotApprovedError` with judgecal's reason (in a
-``deepeval test run`` file, the test fails with it), unless ``allow_unapproved=True``.
+``deepeval test run`` file, the test fails with it), unless ``allow_unapproved=True``. A
+*provisional* record (too few labels to approve) is refused the same way unless
+``allow_provisional=True``; its reasons then say "PROVISIONAL approval" and ``score_breakdown``
+has ``approval_tier: "provisional"``.
 
 Inputs: the rubric's ``input`` is the test case's ``input``, its ``output`` the
 ``actual_output``, any other input is read from the test case's ``metadata`` under its own name;
@@ -86,6 +89,7 @@ class JudgecalMetric(BaseMetric):
         *,
         judge: str | None = None,
         allow_unapproved: bool = False,
+        allow_provisional: bool = False,
         threshold: float | None = None,
         inputs: InputsFn | None = None,
         grader: Grader | None = None,
@@ -96,7 +100,13 @@ class JudgecalMetric(BaseMetric):
         if grader is None:
             if rubric is None:
                 raise ConfigError("JudgecalMetric needs a rubric name (or a grader)")
-            grader = load_grader(rubric, judge=judge, allow_unapproved=allow_unapproved, api_base=api_base)
+            grader = load_grader(
+                rubric,
+                judge=judge,
+                allow_unapproved=allow_unapproved,
+                allow_provisional=allow_provisional,
+                api_base=api_base,
+            )
         scale = grader.rubric.scale
         if scale.kind == "pairwise":
             raise ConfigError(
@@ -104,6 +114,7 @@ class JudgecalMetric(BaseMetric):
                 "case has one actual_output — grade pairs with judgecal.approval.load_grader directly"
             )
         self.grader = grader
+        self.error: str | None = None
         self.rubric = grader.rubric.name
         self.inputs = inputs
         self.async_mode = async_mode
@@ -133,6 +144,7 @@ class JudgecalMetric(BaseMetric):
     def _record(self, verdict: GraderVerdict) -> float | None:
         self.score_breakdown = {
             "certificate_id": verdict.certificate_id,
+            "approval_tier": verdict.approval_tier,
             "label": verdict.label,
             "status": verdict.status,
             "passed": verdict.passed,
@@ -140,6 +152,8 @@ class JudgecalMetric(BaseMetric):
             "cached": verdict.cached,
         }
         approval = f"approval {verdict.certificate_id}" if verdict.certificate_id else "WITHOUT approval"
+        if verdict.approval_tier == "provisional":
+            approval = f"PROVISIONAL {approval}, not an approval"
         if verdict.status != "ok" or verdict.score is None:
             self.score = None
             self.reason = None

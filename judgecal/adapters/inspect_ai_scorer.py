@@ -14,8 +14,8 @@ What a sample's :class:`~inspect_ai.scorer.Score` says:
 
 - a verdict that passes is ``CORRECT``, one that fails ``INCORRECT`` (``accuracy`` is the pass
   rate); ``answer`` is the judge's label, ``explanation`` its reasoning, and ``metadata`` holds
-  ``certificate_id``, ``label``, ``status``, ``passed``, ``judge_score`` (the ordinal score),
-  ``failure_modes``, ``judge``, ``rubric`` and ``cached``;
+  ``certificate_id``, ``approval_tier``, ``label``, ``status``, ``passed``, ``judge_score`` (the
+  ordinal score), ``failure_modes``, ``judge``, ``rubric`` and ``cached``;
 - an ``invalid`` or ``error`` verdict (the judge gave no usable answer) is *unscored*:
   ``Score.unscored(reason="grader_failed")``, a NaN value that Inspect's metrics and reducers
   leave out — it is never a pass and never a fail, as in judgecal's own reports;
@@ -24,7 +24,9 @@ What a sample's :class:`~inspect_ai.scorer.Score` says:
 
 Refusal: ``judgecal_scorer(...)`` looks up the approval when it is called — when the task is
 built, before any sample runs — and raises :class:`~judgecal.errors.NotApprovedError` with
-judgecal's reason, unless ``allow_unapproved=True`` (then ``judge`` is required).
+judgecal's reason, unless ``allow_unapproved=True`` (then ``judge`` is required). A
+*provisional* record (too few labels to approve) is refused the same way unless
+``allow_provisional=True``; each score's metadata then says ``approval_tier: "provisional"``.
 
 Inputs: the rubric's ``input`` is the sample's input text, its ``output`` the model's
 completion, and any other rubric input is read from the sample's metadata under its own name;
@@ -81,6 +83,7 @@ def sample_inputs(rubric_inputs: Sequence[str], state: TaskState) -> dict[str, s
 def _metadata(verdict: GraderVerdict) -> dict[str, Any]:
     return {
         "certificate_id": verdict.certificate_id,
+        "approval_tier": verdict.approval_tier,
         "label": verdict.label,
         "status": verdict.status,
         "passed": verdict.passed,
@@ -116,6 +119,7 @@ def judgecal_scorer(
     *,
     judge: str | None = None,
     allow_unapproved: bool = False,
+    allow_provisional: bool = False,
     inputs: InputsFn | None = None,
     api_base: str | None = None,
 ) -> Scorer:
@@ -123,10 +127,17 @@ def judgecal_scorer(
     ``judge``'s if given).
 
     Raises :class:`~judgecal.errors.NotApprovedError` at once when there is no valid approval,
-    unless ``allow_unapproved=True``. ``api_base``: an OpenAI-compatible endpoint for the judge
+    unless ``allow_unapproved=True``; ``allow_provisional=True`` also accepts a provisional record
+    (its scores' metadata say so). ``api_base``: an OpenAI-compatible endpoint for the judge
     (as ``judgecal grade --api-base``).
     """
-    grader = load_grader(rubric, judge=judge, allow_unapproved=allow_unapproved, api_base=api_base)
+    grader = load_grader(
+        rubric,
+        judge=judge,
+        allow_unapproved=allow_unapproved,
+        allow_provisional=allow_provisional,
+        api_base=api_base,
+    )
     if grader.rubric.scale.kind == "pairwise":
         grader.close()
         raise ConfigError(
@@ -142,7 +153,11 @@ def judgecal_scorer(
                 value=INCORRECT,
                 reason="no_response",
                 explanation="the model gave no output; nothing for the judge to grade",
-                metadata={"certificate_id": grader.certificate_id, "status": "no_response"},
+                metadata={
+                    "certificate_id": grader.certificate_id,
+                    "approval_tier": grader.approval_tier,
+                    "status": "no_response",
+                },
             )
         return verdict_score(await grader.agrade(item))
 

@@ -22,6 +22,10 @@ first time a test asks for a grader, and a session that never does is unaffected
   approval. It is a command-line flag only, not an ini setting, so the bypass cannot sit
   unnoticed in a config file; the terminal summary names every grader used and says which ran
   without approval.
+- ``--judgecal-allow-provisional`` also accepts a *provisional* record (point estimates that
+  meet the policy on too few labels: not an approval); without it such a record fails the test
+  like an unapproved one. Command-line only, for the same reason; the summary marks those
+  graders PROVISIONAL and every verdict says ``approval_tier="provisional"``.
 - ``--judgecal-judge MODEL`` (ini ``judgecal_judge``) picks that model's approval.
 - :func:`assert_passes`: a failing verdict is an ``AssertionError``; an ``invalid`` or ``error``
   verdict fails the test with its own message (it is not a pass, and not the output's fault).
@@ -58,15 +62,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="let judgecal_grader use a judge without a valid approval (needs a judge); "
         "the summary says which graders ran without approval",
     )
+    group.addoption(
+        "--judgecal-allow-provisional",
+        action="store_true",
+        default=False,
+        help="let judgecal_grader use a provisional approval (too few labels to approve); "
+        "the summary and every verdict say so",
+    )
     parser.addini("judgecal_judge", "default for --judgecal-judge", default="")
 
 
 class GraderFactory:
     """``factory(rubric, judge=None) -> Grader``: what the ``judgecal_grader`` fixture yields."""
 
-    def __init__(self, *, judge: str | None, allow_unapproved: bool, used: list[str]):
+    def __init__(
+        self, *, judge: str | None, allow_unapproved: bool, used: list[str], allow_provisional: bool = False
+    ):
         self.judge = judge
         self.allow_unapproved = allow_unapproved
+        self.allow_provisional = allow_provisional
         self._used = used
         self._graders: dict[tuple[str, str | None], Grader] = {}
 
@@ -81,7 +95,12 @@ class GraderFactory:
             from judgecal.errors import JudgecalError, NotApprovedError  # noqa: PLC0415
 
             try:
-                grader = load_grader(rubric, judge=key[1], allow_unapproved=self.allow_unapproved)
+                grader = load_grader(
+                    rubric,
+                    judge=key[1],
+                    allow_unapproved=self.allow_unapproved,
+                    allow_provisional=self.allow_provisional,
+                )
             except NotApprovedError as exc:
                 pytest.fail(f"judgecal refused to grade with {rubric!r}: {exc}", pytrace=False)
             except JudgecalError as exc:
@@ -103,6 +122,11 @@ def _describe(grader: Grader) -> str:
         return (
             f"{grader.rubric.name}: judge {grader.judge.model} WITHOUT approval (--judgecal-allow-unapproved)"
         )
+    if cert.tier == "provisional":
+        return (
+            f"{grader.rubric.name}: judge {cert.model}, PROVISIONAL record {cert.id[:12]} "
+            f"({cert.created_at:%Y-%m-%d}; not an approval: --judgecal-allow-provisional)"
+        )
     return (
         f"{grader.rubric.name}: judge {cert.model}, approval {cert.id[:12]} "
         f"({cert.decision.tier}, {cert.created_at:%Y-%m-%d})"
@@ -116,6 +140,7 @@ def judgecal_grader(pytestconfig: pytest.Config) -> Iterator[GraderFactory]:
     factory = GraderFactory(
         judge=judge,
         allow_unapproved=bool(pytestconfig.getoption("judgecal_allow_unapproved")),
+        allow_provisional=bool(pytestconfig.getoption("judgecal_allow_provisional")),
         used=pytestconfig.stash.setdefault(_USED, []),
     )
     yield factory

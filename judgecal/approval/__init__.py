@@ -1,5 +1,9 @@
 """The approval gate: a policy, a decision with its reasons, an approval record, and approved
-judges as graders (METHODS.md Part 3)."""
+judges as graders. The default policy's thresholds follow published conventions: Krippendorff
+2004 (α ≥ 0.667 / 0.8), Landis & Koch 1977, Calderon, Reichart & Dror 2025 (the alternative
+annotator test, ACL 2025, arXiv 2501.10970), Thakur et al. 2024/25 (GEM 2025, arXiv 2406.12624),
+Zheng et al. 2023 (NeurIPS Datasets & Benchmarks, arXiv 2306.05685), Rogan & Gladen 1978 and
+Lee et al. 2025 (arXiv 2511.21140); ``docs/approval.md`` says which threshold comes from which."""
 
 from judgecal.approval.certificate import Certificate, current_hashes
 from judgecal.approval.gate import Decision, GateResult, decide

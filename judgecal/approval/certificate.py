@@ -1,11 +1,12 @@
 """The approval record (certificate): what was approved, under which policy, on what evidence.
 
 Every validation writes one, whatever its tier — a rejection is evidence too. A certificate
-applies to one *judge configuration* (METHODS.md Part 3): the model string and the version the
-provider reported, the sampling settings, samples and aggregation, the rubric and its prompt
-template, the gold set and its split, and the policy. It stops applying (``stale``) as soon as
-any of those hashes differs from the files on disk now (§3.3 re-validation triggers), and it
-can be revoked by hand.
+applies to one *judge configuration*: the model string and the version the provider reported,
+the sampling settings, samples and aggregation, the rubric and its prompt template, the gold set
+and its split, and the policy. It stops applying (``stale``) as soon as any of those hashes
+differs from the files on disk now — a changed prompt, rubric, gold set or policy calls for a new
+validation — and it can be revoked by hand. A *provisional* record (too few labels to approve)
+whose hashes still hold has status ``provisional``: graders use it only when the caller opts in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgecal.approval.gate import Decision
+from judgecal.approval.gate import Decision, Tier
 
 if TYPE_CHECKING:
     from judgecal.rubric import Rubric
@@ -27,7 +28,10 @@ __all__ = ["HASH_KEYS", "Certificate", "CertificateStatus", "current_hashes"]
 HASH_KEYS = ("rubric", "template", "gold", "split", "policy")
 """The hashes a certificate pins; a change to any of them makes it stale."""
 
-CertificateStatus = Literal["valid", "stale", "revoked", "not_approved"]
+CertificateStatus = Literal["valid", "provisional", "stale", "revoked", "not_approved"]
+"""``valid``: an approval that applies now; ``provisional``: a provisional decision that applies
+now (used only with ``allow_provisional``); ``stale``: a hash changed; ``revoked``;
+``not_approved``: inconclusive or rejected."""
 
 
 def _now() -> datetime:
@@ -92,7 +96,8 @@ class Certificate(BaseModel):
         return self.decision.approved
 
     @property
-    def tier(self) -> str:
+    def tier(self) -> Tier:
+        """The decision's tier."""
         return self.decision.tier
 
     def status(
@@ -101,15 +106,15 @@ class Certificate(BaseModel):
         """Whether the approval still applies, and why not.
 
         ``current`` are the hashes of the files now (:func:`current_hashes`); without them the
-        files are read — only for an approved, unrevoked record — with ``rubric`` standing for
-        the record's rubric when given.
+        files are read — only for an approved or provisional, unrevoked record — with ``rubric``
+        standing for the record's rubric when given.
         """
         if self.revoked_at is not None:
             return (
                 "revoked",
                 f"revoked {self.revoked_at:%Y-%m-%d %H:%M} UTC: {self.revoked_reason or 'no reason'}",
             )
-        if not self.approved:
+        if not self.approved and self.tier != "provisional":
             return "not_approved", f"the validation ended {self.tier}"
         if current is None:
             current = current_hashes(self, rubric)
@@ -119,6 +124,16 @@ class Certificate(BaseModel):
                 f"{k} ({_short(self.hashes.get(k))} then, {_short(current.get(k))} now)" for k in changed
             )
             return "stale", f"changed since the approval: {what} — validate again"
+        if self.tier == "provisional":
+            d = self.decision
+            needed = ", ".join(f"{n} {label}" for label, n in d.labels_needed_per_class.items()) or (
+                f"about {d.labels_needed}" if d.labels_needed else "more"
+            )
+            return (
+                "provisional",
+                "provisional, not approved: the point estimates meet the policy on too few labels "
+                f"(approval would take {needed} more labelled items); usable only with allow_provisional",
+            )
         return "valid", f"{self.tier}; rubric, template, gold set, split and policy unchanged"
 
     def changed(self, current: dict[str, str]) -> list[str]:

@@ -3,8 +3,12 @@
 ``load_grader`` finds the newest approval record for the rubric that is approved, not revoked
 and not stale, and returns a :class:`Grader` configured exactly as validated (model, sampling,
 samples, aggregation). Without one it raises :class:`~judgecal.errors.NotApprovedError`, saying
-why, unless the caller opts out with ``allow_unapproved=True``. Every verdict goes through the
-same cached, recorded pipeline as ``judgecal grade`` (runs of kind ``grader``).
+why, unless the caller opts out with ``allow_unapproved=True``. A *provisional* record (point
+estimates that meet the policy on too few labels) is refused exactly like an unapproved one
+unless the caller opts in with ``allow_provisional=True``; every verdict of such a grader then
+says ``approval_tier="provisional"``, and its runs are stored with the gold name
+``<rubric>~grader~provisional``. Every verdict goes through the same cached, recorded pipeline
+as ``judgecal grade`` (runs of kind ``grader``).
 
 >>> import judgecal.approval as a
 >>> a.GraderVerdict(status="ok", label="pass", passed=True, score=1.0, model="sim/accurate",
@@ -49,6 +53,9 @@ class GraderVerdict(BaseModel):
     """Failure modes the judge cited."""
     certificate_id: str | None = None
     """The approval record the judge is used under (None when used without approval)."""
+    approval_tier: str | None = None
+    """The tier of that record: ``approved``, ``approved_with_correction``, or ``provisional``
+    (graded only because the caller opted in with ``allow_provisional``); None without approval."""
     model: str
     """The judge's model string."""
     rubric: str
@@ -130,6 +137,12 @@ class Grader:
         """The approval record's id (None when used without approval)."""
         return None if self.certificate is None else self.certificate.id
 
+    @property
+    def approval_tier(self) -> str | None:
+        """The approval record's tier (``provisional`` only when the caller opted in); None
+        without approval."""
+        return None if self.certificate is None else self.certificate.tier
+
     def _completer(self) -> Any:
         if self._opened is None:
             from judgecal.llm import open_completer  # noqa: PLC0415
@@ -193,6 +206,7 @@ class Grader:
             reasoning=first.reasoning if first is not None else None,
             failure_modes=list(first.failure_modes) if first is not None else [],
             certificate_id=self.certificate_id,
+            approval_tier=self.approval_tier,
             model=self.judge.model,
             rubric=self.rubric.name,
             cached=bool(units) and all(v.cached for v in units),
@@ -205,8 +219,10 @@ class Grader:
 
         items = [self._item(inputs, i) for i, inputs in enumerate(many)]
         unique = list({it.id: it for it in items}.values())
+        # the stored run says when its verdicts came from a provisional approval
+        tier = "~provisional" if self.approval_tier == "provisional" else ""
         gold = GoldSet(
-            name=f"{self.rubric.name}~grader",
+            name=f"{self.rubric.name}~grader{tier}",
             path="(grader)",
             file_hash=sha256_json([it.id for it in unique]),
             items=unique,
@@ -240,19 +256,21 @@ class Grader:
 
     def __repr__(self) -> str:
         cert = self.certificate_id[:12] if self.certificate_id else "unapproved"
-        return f"Grader({self.rubric.name!r}, {self.judge.model!r}, certificate={cert})"
+        tier = ", PROVISIONAL" if self.approval_tier == "provisional" else ""
+        return f"Grader({self.rubric.name!r}, {self.judge.model!r}, certificate={cert}{tier})"
 
 
 def find_approval(
-    rubric: Rubric, *, judge: str | None = None, store: Any
+    rubric: Rubric, *, judge: str | None = None, store: Any, allow_provisional: bool = False
 ) -> tuple[Certificate | None, list[tuple[Certificate, str, str]]]:
-    """The newest valid approval for ``rubric`` (and ``judge``), plus every record looked at
-    with its status and reason (newest first)."""
+    """The newest valid approval for ``rubric`` (and ``judge``) — or, with ``allow_provisional``,
+    the newest valid or provisional one — plus every record looked at before it with its status
+    and reason (newest first)."""
     looked: list[tuple[Certificate, str, str]] = []
     for cert in store.list_certificates(rubric=rubric.name, model=judge, limit=500):
         # the rubric that will grade is the one loaded now, wherever the record's was
         status, why = cert.status(rubric=rubric)
-        if status == "valid":
+        if status == "valid" or (status == "provisional" and allow_provisional):
             return cert, looked
         looked.append((cert, status, why))
     return None, looked
@@ -263,6 +281,7 @@ def load_grader(
     *,
     judge: str | None = None,
     allow_unapproved: bool = False,
+    allow_provisional: bool = False,
     store: Any = None,
     api_base: str | None = None,
     api_key: str | None = None,
@@ -270,9 +289,11 @@ def load_grader(
 ) -> Grader:
     """The approved judge for ``rubric`` (newest valid approval; only ``judge``'s if given).
 
-    Raises :class:`NotApprovedError` naming why (no record, rejected, revoked, or stale because
-    a hash changed) unless ``allow_unapproved=True`` — then ``judge`` is required and the grader
-    runs without a certificate.
+    Raises :class:`NotApprovedError` naming why (no record, provisional, inconclusive, rejected,
+    revoked, or stale because a hash changed) unless ``allow_unapproved=True`` — then ``judge``
+    is required and the grader runs without a certificate. ``allow_provisional=True`` also
+    accepts the newest valid-or-provisional record: a provisional judge's verdicts say
+    ``approval_tier="provisional"``.
     """
     from judgecal.gold import load_gold  # noqa: PLC0415
     from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
@@ -281,7 +302,7 @@ def load_grader(
 
     rubric_ = find_rubric(rubric) if isinstance(rubric, str) else rubric
     store = store or Store()
-    cert, looked = find_approval(rubric_, judge=judge, store=store)
+    cert, looked = find_approval(rubric_, judge=judge, store=store, allow_provisional=allow_provisional)
     if cert is not None:
         return Grader.from_certificate(
             rubric_, cert, store=store, api_base=api_base, api_key=api_key, limits=limits
@@ -314,8 +335,15 @@ def load_grader(
             "(or pass allow_unapproved=True to use a judge without approval)"
         )
     newest, status, why = looked[0]
+    opt_in = (
+        "; to grade with it anyway, pass allow_provisional=True (every verdict then says "
+        "approval_tier='provisional')"
+        if any(s == "provisional" for _, s, _ in looked)
+        else ""
+    )
     raise NotApprovedError(
         f"no valid approval for {who}: the newest record {newest.id[:12]} ({newest.model}, "
         f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}"
         + (f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else "")
+        + opt_in
     )

@@ -1,9 +1,13 @@
 """The approval policy: the thresholds the gate applies, as a YAML file with documented defaults.
 
-The defaults (``default_policy.yaml`` beside this module) are METHODS.md Part 3: the data
-requirements of §3.0, gates G0–G6 of §3.1 and the tiers of §3.2. A team copies the file,
-changes what it decides differently and passes it with ``--policy``; the policy's hash goes into
-every approval record, so an approval made under one policy does not carry over to another.
+The defaults (``default_policy.yaml`` beside this module) gather conventions from the literature
+on judge validation: Krippendorff's α ≥ 0.667 for a usable task and κ ≥ 0.80 for agreement
+(Krippendorff 2004, *Content Analysis*; Landis & Koch 1977), the alternative annotator test for
+subjective tasks (Calderon, Reichart & Dror, ACL 2025), class-wise error rates and corrected pass
+rates (Rogan & Gladen 1978; Lee et al. 2025), and enough labelled data to bound them (≥ 100 test
+items, ≥ 40 per class, ≥ 50 with ≥ 3 annotators). A team copies the file, changes what it decides
+differently and passes it with ``--policy``; the policy's hash goes into every approval record,
+so an approval made under one policy does not carry over to another.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
 
 
 class DataRequirements(Strict):
-    """§3.0: how much labelled data an approval needs."""
+    """How much labelled data an approval needs."""
 
     min_test_items: int = Field(default=100, ge=0)
     """Test-split items with a human majority."""
@@ -32,6 +36,9 @@ class DataRequirements(Strict):
     """Test items labelled by at least ``ceiling_annotators`` people."""
     ceiling_annotators: int = Field(default=3, ge=2)
     """Annotators an item needs to count toward ``min_ceiling_items``."""
+    provisional_min_test_items: int = Field(default=20, ge=1)
+    """Below the requirements above, the decision can still be *provisional* (not an approval)
+    with at least this many test items; with fewer it is inconclusive."""
 
 
 class CeilingGate(Strict):
@@ -90,7 +97,14 @@ class ProbeGate(Strict):
     """G5: the bias probes that must pass."""
 
     gated: list[str] = Field(
-        default_factory=lambda: ["position", "verbosity", "self_preference", "injection", "sensitivity"]
+        default_factory=lambda: [
+            "position",
+            "verbosity",
+            "self_preference",
+            "injection",
+            "sensitivity",
+            "rewording",
+        ]
     )
     """Probes run and required to pass (inapplicable ones are reported, not failed)."""
     reject_on: list[str] = Field(default_factory=lambda: ["injection"])
@@ -134,7 +148,7 @@ class CompareRule(Strict):
 
 
 class Policy(Strict):
-    """An approval policy (METHODS.md Part 3). Load one with :func:`load_policy`."""
+    """An approval policy. Load one with :func:`load_policy`."""
 
     version: int = 1
     """Format version of the policy file."""
@@ -174,7 +188,7 @@ class Policy(Strict):
 
 
 def load_policy(path: str | Path | Policy | None = None) -> Policy:
-    """Read a policy file (``None``: the bundled default, METHODS.md Part 3).
+    """Read a policy file (``None``: the bundled default).
 
     Unknown keys and out-of-range values raise :class:`ConfigError` naming the file, line and field.
 

@@ -1,6 +1,6 @@
 """``validate``: grade the test split, calibrate, run the gated probes, decide, record.
 
-One command answers "may we trust this judge?" (METHODS.md Part 3). Every verdict goes
+One command answers "may we trust this judge?". Every verdict goes
 through the cached pipeline, so a validation repeated with nothing changed makes no provider
 call and reaches the same decision.
 """
@@ -20,7 +20,7 @@ from judgecal.approval.policy import Policy, load_policy
 from judgecal.calibrate.report import CalibrationReport
 from judgecal.judge import JudgeConfig, Limits
 from judgecal.llm import Completer, Completion
-from judgecal.probes.base import ProbeReport
+from judgecal.probes.base import BATTERY_ALPHA, ProbeReport, settle
 from judgecal.rubric import Rubric
 
 __all__ = ["ValidationResult", "avalidate", "validate"]
@@ -47,7 +47,7 @@ class ValidationResult(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 when approved (either approved tier), else 1."""
+        """0 when approved (either approved tier), else 1 (provisional included: not an approval)."""
         return 0 if self.decision.approved else 1
 
 
@@ -221,8 +221,14 @@ async def avalidate(
             results.extend(one.results)
             calls += one.calls
         report("probes", len(names), len(names))
+        # the probes ran one at a time (for progress): decide them together, Holm over the battery
         probe_report = ProbeReport(
-            judge=judge_.model, rubric=rubric_.name, split="test", results=results, calls=calls
+            judge=judge_.model,
+            rubric=rubric_.name,
+            split="test",
+            results=settle(results, alpha=BATTERY_ALPHA),
+            calls=calls,
+            alpha=BATTERY_ALPHA,
         )
         return result, calibration, probe_report
 
@@ -233,7 +239,8 @@ async def avalidate(
         sim_items = sim_items_from_gold(rubric_, gold_.items) if judge_.model.startswith("sim/") else None
         with open_completer(judge_.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
             metered = _Metered(opened.completer)
-            teach = _teach_sim(rubric_, gold_, opened.sim) if opened.sim is not None else None
+            # the simulator judgecal started, or a `judgecal simulate serve` at a loopback api_base
+            teach = _teach_sim(rubric_, gold_, opened.sim, api_base=api_base)
             result, calibration, probe_report = await run(metered, teach)
 
     decision = decide(policy_, calibration, probe_report, judge_)

@@ -19,8 +19,8 @@ def list_approvals(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="Newest N records."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List approval records, newest first, with whether each still applies (valid, stale,
-    revoked, or not approved)."""
+    """List approval records, newest first, with whether each still applies (valid, provisional —
+    usable only with an explicit opt-in —, stale, revoked, or not approved)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -53,7 +53,13 @@ def list_approvals(
         out.print("no approval records yet: `judgecal validate RUBRIC --judge MODEL` makes one")
         return
     table = Table("id", "created (UTC)", "rubric", "judge", "tier", "status")
-    style = {"valid": "green", "stale": "yellow", "revoked": "red", "not_approved": "dim"}
+    style = {
+        "valid": "green",
+        "provisional": "yellow",
+        "stale": "yellow",
+        "revoked": "red",
+        "not_approved": "dim",
+    }
     for c, s, w in rows:
         table.add_row(
             c.id[:12],

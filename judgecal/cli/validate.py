@@ -35,6 +35,7 @@ from judgecal.cli._judging import limits as call_limits
 TIER_STYLE = {
     "approved": "bold green",
     "approved_with_correction": "bold yellow",
+    "provisional": "bold yellow",
     "inconclusive": "bold yellow",
     "rejected": "bold red",
 }
@@ -92,8 +93,8 @@ def validate_command(
     record (for every outcome). With --fail-fast the probes are skipped when the calibration gates
     have already rejected the judge.
 
-    Exit code 0 when approved (also with correction), 1 when inconclusive or rejected, 2 for bad
-    input, 3 when the judge could not be reached.
+    Exit code 0 when approved (also with correction), 1 when provisional (too few labels: not an
+    approval), inconclusive or rejected, 2 for bad input, 3 when the judge could not be reached.
     """
     from judgecal.approval import validate
     from judgecal.errors import ConfigError
@@ -189,13 +190,27 @@ def render(cert: Any, *, status: tuple[str, str] | None = None) -> None:
     for g in d.gates:
         table.add_row(g.gate, escape(g.name), f"[{STATUS_STYLE[g.status]}]{g.status}[/]")
     out.print(table)
+    if d.tier == "provisional":
+        out.print(
+            "[yellow]provisional is not an approval (exit code 1):[/] graders use this judge only when the "
+            'caller opts in (load_grader(..., allow_provisional=True), "allow_provisional": true over HTTP, '
+            "--judgecal-allow-provisional), and every verdict then says approval_tier provisional",
+            highlight=False,
+        )
     out.print("[bold]figures:[/]" if d.tier == "approved" else "[bold]why:[/]")
     for reason in d.reasons:
         out.print(f"  - {escape(reason)}", highlight=False)
+    if d.established:
+        out.print("[bold]established by these labels:[/]")
+        for line in d.established:
+            out.print(f"  - {escape(line)}", highlight=False)
     if d.labels_needed:
+        what = "approve" if d.tier == "provisional" else "decide"
+        per_class = ", ".join(f"{n} {escape(label)}" for label, n in d.labels_needed_per_class.items())
         out.print(
-            f"[bold]to decide:[/] about {d.labels_needed} more human-labelled gold items would likely settle "
-            "the inconclusive gates (an estimate from the current intervals)",
+            f"[bold]to {what}:[/] about {d.labels_needed} more human-labelled gold items"
+            + (f" ({per_class}, by human majority)" if per_class else "")
+            + " would likely settle the inconclusive gates (an estimate from the current intervals)",
             highlight=False,
         )
     for ob in d.obligations:

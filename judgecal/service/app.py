@@ -9,7 +9,8 @@ validations as background jobs. A thin layer over the Python API — every answe
     GET  /v1/judges                    rubrics and the judges approved for them now
     GET  /v1/approvals[?rubric=&judge=&limit=]   approval records with their status
     GET  /v1/approvals/{id}            one record in full (id or a unique prefix)
-    POST /v1/grade                     {"rubric", "inputs" | "items", "judge"?} -> verdict(s)
+    POST /v1/grade                     {"rubric", "inputs" | "items", "judge"?, "allow_provisional"?}
+                                       -> verdict(s)
     POST /v1/validations               {"rubric", "judge", "gold"?, "policy"?, "probes"?} -> 202 job
     GET  /v1/validations[/{job_id}]    job status, progress, decision or error
 
@@ -87,8 +88,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Invalid JSON, or invalid input (file, line and field in `details`).",
         401: "Missing or wrong bearer token.",
         404: "No such rubric, gold set, policy, probe, record or job.",
-        409: "`not_approved`: the rubric (and judge) has no valid approval — none, stale, revoked or "
-        "not approved; `details.status` says which.",
+        409: "`not_approved`: the rubric (and judge) has no valid approval — none, provisional (send "
+        "`allow_provisional: true` to grade with it), stale, revoked or not approved; `details.status` says "
+        "which.",
         413: "Request body above the server's limit.",
         422: "The request does not validate (`details.errors` lists every field), or too many items.",
         429: "`queue_full`: too many validations waiting.",
@@ -235,11 +237,18 @@ def _not_approved(rubric: Rubric, judge: str | None, looked: list[tuple[Certific
     if status == "stale":
         details["changed"] = newest.changed(current_hashes(newest, rubric))
     older = f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else ""
+    opt_in = ""
+    if any(s == "provisional" for _, s, _ in looked):
+        details["allow_provisional"] = False
+        opt_in = (
+            '; to grade with a provisional record, send "allow_provisional": true (every verdict then says '
+            'approval_tier "provisional")'
+        )
     return ApiError(
         409,
         "not_approved",
         f"no valid approval for {who}: the newest record {newest.id[:12]} ({newest.model}, "
-        f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}{older}",
+        f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}{older}{opt_in}",
         details=details,
     )
 
@@ -551,8 +560,10 @@ def create_app(
         """Grades ``inputs`` (one item) or ``items`` (a batch, one run) with the judge of the
         rubric's newest valid approval (or ``judge``'s). Refused with 409 ``not_approved`` when
         there is none: no record, or the newest is stale (``details.changed`` names the hashes),
-        revoked, or was not approved (inconclusive or rejected). The approval is looked up on every
-        request, so a revoked or stale record stops being served at once."""
+        revoked, provisional, or was not approved (inconclusive or rejected). With
+        ``allow_provisional: true`` a provisional record (point estimates that meet the policy on
+        too few labels) is used too, and ``approval_tier`` says ``provisional``. The approval is
+        looked up on every request, so a revoked or stale record stops being served at once."""
         items = body.items if body.items is not None else [body.inputs or {}]
         if len(items) > service.max_batch_items:
             raise ApiError(
@@ -563,16 +574,26 @@ def create_app(
             )
         rubric = await run_in_threadpool(_rubric, body.rubric)
         store = service.store()
-        cert, looked = await run_in_threadpool(lambda: find_approval(rubric, judge=body.judge, store=store))
+        cert, looked = await run_in_threadpool(
+            lambda: find_approval(
+                rubric, judge=body.judge, store=store, allow_provisional=body.allow_provisional
+            )
+        )
         if cert is None:
             raise _not_approved(rubric, body.judge, looked)
         pool = service.pool()
-        grader: Grader = await run_in_threadpool(pool.acquire, (rubric.name, body.judge), rubric, cert)
+        route = (rubric.name, body.judge, body.allow_provisional)
+        grader: Grader = await run_in_threadpool(pool.acquire, route, rubric, cert)
         try:
             verdicts = await grader.agrade_many(items)
         finally:
             await run_in_threadpool(pool.release, grader)
-        common = {"certificate_id": cert.id, "rubric": rubric.name, "model": grader.judge.model}
+        common: dict[str, Any] = {
+            "certificate_id": cert.id,
+            "approval_tier": cert.tier,
+            "rubric": rubric.name,
+            "model": grader.judge.model,
+        }
         if body.items is None:
             return GradeResponse(verdict=verdicts[0], **common)
         return BatchGradeResponse(verdicts=verdicts, **common)
@@ -622,6 +643,8 @@ def create_app(
                 approved=d.approved,
                 reasons=list(d.reasons),
                 labels_needed=d.labels_needed,
+                labels_needed_per_class=dict(d.labels_needed_per_class),
+                established=list(d.established),
                 certificate_id=cert.id,
                 calls=cert.calls,
                 cost=cert.cost,

@@ -28,8 +28,9 @@ class _Entry:
 
 
 class GraderPool:
-    """Graders keyed by approval record; ``(rubric, judge)`` routes say which record each request
-    shape uses now, so a record no longer routed to is closed once its last request finishes."""
+    """Graders keyed by approval record; ``(rubric, judge, allow_provisional)`` routes say which
+    record each request shape uses now, so a record no longer routed to is closed once its last
+    request finishes."""
 
     def __init__(
         self,
@@ -42,7 +43,7 @@ class GraderPool:
         self.store = store
         self.api_base, self.api_key, self.limits = api_base, api_key, limits
         self._entries: dict[str, _Entry] = {}
-        self._routes: dict[tuple[str, str | None], str] = {}
+        self._routes: dict[tuple[str, str | None, bool], str] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -51,7 +52,7 @@ class GraderPool:
             rubric, cert, store=self.store, api_base=self.api_base, api_key=self.api_key, limits=self.limits
         )
 
-    def acquire(self, route: tuple[str, str | None], rubric: Rubric, cert: Certificate) -> Grader:
+    def acquire(self, route: tuple[str, str | None, bool], rubric: Rubric, cert: Certificate) -> Grader:
         """The grader for ``cert`` (made on first use); pair with :meth:`release`. Blocking (it
         may load the gold set): call it from a worker thread."""
         to_close: list[Grader] = []

@@ -82,12 +82,22 @@ class GradeRequest(_Model):
     """One item: each of the rubric's inputs (``GET /v1/judges`` lists them) mapped to its text."""
     items: list[Inputs] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_ITEMS)
     """Several items, graded in one run (at most the server's batch limit, default 100)."""
+    allow_provisional: bool = False
+    """Also grade with a *provisional* record (point estimates that meet the policy on too few
+    labels: not an approval). Default false: a provisional record is refused with 409
+    ``not_approved`` like an unapproved one. When true, the response's ``approval_tier`` (and each
+    verdict's) says ``provisional``."""
 
     @model_validator(mode="after")
     def _one_of(self) -> GradeRequest:
         if (self.inputs is None) == (self.items is None):
             raise ValueError("give exactly one of `inputs` (one item) or `items` (a batch)")
         return self
+
+
+Tier = Literal["approved", "approved_with_correction", "provisional", "inconclusive", "rejected"]
+"""A validation's decision (``provisional``: point estimates that meet the policy on too few labels
+— not an approval)."""
 
 
 class GradeResponse(_Model):
@@ -98,6 +108,9 @@ class GradeResponse(_Model):
     ``error`` (no answer after the retries)."""
     certificate_id: str
     """The approval record the judge was used under."""
+    approval_tier: Tier
+    """That record's tier: ``approved``, ``approved_with_correction``, or ``provisional`` (only
+    when the request set ``allow_provisional``)."""
     rubric: str
     """The rubric's name."""
     model: str
@@ -111,13 +124,16 @@ class BatchGradeResponse(_Model):
     """One verdict per item, in order."""
     certificate_id: str
     """The approval record the judge was used under."""
+    approval_tier: Tier
+    """That record's tier: ``approved``, ``approved_with_correction``, or ``provisional`` (only
+    when the request set ``allow_provisional``)."""
     rubric: str
     """The rubric's name."""
     model: str
     """The judge's model string."""
 
 
-CertStatus = Literal["valid", "stale", "revoked", "not_approved"]
+CertStatus = Literal["valid", "provisional", "stale", "revoked", "not_approved"]
 
 
 class ApprovalSummary(_Model):
@@ -135,11 +151,13 @@ class ApprovalSummary(_Model):
     """The judge's model string."""
     model_version: str | None
     """The model version the provider reported."""
-    tier: Literal["approved", "approved_with_correction", "inconclusive", "rejected"]
+    tier: Tier
     """The decision."""
     status: CertStatus
-    """``valid``: an approval that applies now; ``stale``: rubric, template, gold set, split or
-    policy changed since; ``revoked``; ``not_approved``: the decision was inconclusive or rejected."""
+    """``valid``: an approval that applies now; ``provisional``: a provisional decision that
+    applies now (graded with only on request: ``allow_provisional``); ``stale``: rubric, template,
+    gold set, split or policy changed since; ``revoked``; ``not_approved``: the decision was
+    inconclusive or rejected."""
     status_reason: str
     """Why (for ``stale``: which hashes changed)."""
 
@@ -230,14 +248,19 @@ class JobProgress(_Model):
 class JobResult(_Model):
     """What a finished validation decided."""
 
-    tier: Literal["approved", "approved_with_correction", "inconclusive", "rejected"]
+    tier: Tier
     """The decision."""
     approved: bool
-    """One of the two approved tiers."""
+    """One of the two approved tiers (false for ``provisional``)."""
     reasons: list[str]
     """Every reason, with its figures."""
     labels_needed: int | None
-    """Inconclusive: about how many more labelled gold items would likely settle it."""
+    """Inconclusive or provisional: about how many more labelled gold items would likely settle it."""
+    labels_needed_per_class: dict[str, int] = Field(default_factory=dict)
+    """The same per human-majority class (pass/fail for binary rubrics, each label otherwise)."""
+    established: list[str] = Field(default_factory=list)
+    """What the labels establish: one line per interval bound reached (e.g. ``"Cohen's κ ≥ 0.712
+    (95% lower bound, n 38; approval needs ≥ 0.667)"``)."""
     certificate_id: str
     """The approval record stored (for every tier: it is the evidence)."""
     calls: int

@@ -10,6 +10,8 @@
 //         judge: sim/consistent          # optional: that model's approval
 //         inputs: [input, output]        # optional: the rubric's inputs (default input, output)
 //         timeoutMs: 120000              # optional
+//         allowProvisional: false        # optional: also grade with a provisional record (too few
+//                                        # labels to approve); the reason and metadata say so
 //
 // Environment: JUDGECAL_URL (default http://127.0.0.1:8765; overrides config.url) and
 // JUDGECAL_SERVE_TOKEN (required: the bearer token; never put it in the config file).
@@ -39,7 +41,18 @@ function settings(context) {
   if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((n) => typeof n === 'string')) {
     throw new Error('judgecal assertion: config.inputs must be a list of the rubric\'s input names');
   }
-  return { rubric: config.rubric, judge: config.judge, url, token, inputs, timeoutMs: config.timeoutMs || 120000 };
+  if (config.allowProvisional !== undefined && typeof config.allowProvisional !== 'boolean') {
+    throw new Error('judgecal assertion: config.allowProvisional must be true or false');
+  }
+  return {
+    rubric: config.rubric,
+    judge: config.judge,
+    url,
+    token,
+    inputs,
+    timeoutMs: config.timeoutMs || 120000,
+    allowProvisional: config.allowProvisional === true,
+  };
 }
 
 function rubricInputs(names, output, context) {
@@ -64,6 +77,7 @@ module.exports = async function judgecalAssert(output, context) {
   const s = settings(context);
   const body = { rubric: s.rubric, inputs: rubricInputs(s.inputs, output, context) };
   if (s.judge) body.judge = s.judge;
+  if (s.allowProvisional) body.allow_provisional = true;
   let response;
   try {
     response = await fetch(`${s.url}/v1/grade`, {
@@ -83,7 +97,8 @@ module.exports = async function judgecalAssert(output, context) {
     throw new Error(`judgecal ${what}: ${e.code || 'error'}${why}: ${e.message || JSON.stringify(answer)}`);
   }
   const v = answer.verdict;
-  const approval = v.certificate_id ? `approval ${v.certificate_id.slice(0, 12)}` : 'no approval';
+  let approval = v.certificate_id ? `approval ${v.certificate_id.slice(0, 12)}` : 'no approval';
+  if (answer.approval_tier === 'provisional') approval = `PROVISIONAL ${approval}, not an approval`;
   if (v.status !== 'ok') {
     throw new Error(`judgecal: the judge ${v.model} gave no usable verdict (${v.status}: ${v.error || 'no detail'}); not a score`);
   }
@@ -95,6 +110,6 @@ module.exports = async function judgecalAssert(output, context) {
     pass: v.passed,
     score: v.passed ? 1 : 0,
     reason: `judgecal ${v.label} by ${v.model} (${approval}); failure modes: ${modes}; ${v.reasoning || ''}`.trim(),
-    metadata: { judgecal: { ...v, certificate_id: answer.certificate_id } },
+    metadata: { judgecal: { ...v, certificate_id: answer.certificate_id, approval_tier: answer.approval_tier } },
   };
 };
