@@ -7,11 +7,11 @@ For every ordered pair (A the incumbent, B the candidate) the question "can B re
 **paired non-inferiority test** on agreement with the human majority:
 
 - Δ = m(B) − m(A), m = Cohen's κ (quadratic-weighted κ on ordinal rubrics, the measure the
-  approval gate G2 reads; METHODS.md Part 3) or percent agreement, computed on the same items.
-  Invalid verdicts count as disagreements (METHODS.md G1: unparseable outputs are failures of the
-  judge): the extra judge category ``invalid``, or on an ordinal scale the score farthest from the
-  human one — exactly as the calibration report's ``invalid_as_disagreement`` block does, so Δ is
-  the difference of the two reports' figures.
+  approval gate G2 reads, ``docs/approval.md``) or percent agreement, computed on the same items.
+  Invalid verdicts count as disagreements (the approval policy's G1 rule: unparseable outputs are
+  failures of the judge): the extra judge category ``invalid``, or on an ordinal scale the score
+  farthest from the human one — exactly as the calibration report's ``invalid_as_disagreement``
+  block does, so Δ is the difference of the two reports' figures.
 - Its interval comes from a **paired** percentile bootstrap over items (over prompt clusters when
   items share ``metadata.prompt_id``): every resample draws the same items for both judges, so the
   correlation between the two judges' errors — they grade the same items — is kept, which makes
@@ -28,8 +28,7 @@ For every ordered pair (A the incumbent, B the candidate) the question "can B re
 References: Wellek (2010), *Testing Statistical Hypotheses of Equivalence and Noninferiority*;
 the one-sided-interval form of non-inferiority is the two one-sided tests (TOST) reading of
 Schuirmann (1987); McNemar (1947); Efron & Tibshirani (1993) ch. 13 for the percentile bootstrap.
-METHODS.md Part 3 (G1, G2) for what is compared, Part 4 ("paired bootstrap CI", "exact McNemar")
-for the paired statistics.
+What is compared follows the approval policy's gates G1 and G2 (``docs/approval.md``).
 """
 
 from __future__ import annotations

@@ -5,12 +5,13 @@ labelled different subsets; a ``None`` label means "not labelled") and, for the 
 ``{item_id: label | None}`` where ``None`` is an invalid verdict:
 
 - :func:`human_agreement`: pairwise Cohen κ (quadratic-weighted for ordinal/interval scales) and
-  Krippendorff α over all annotators (METHODS.md §1.3). This is gate G0's input.
+  Krippendorff α over all annotators (Krippendorff 2004, 2011). This is gate G0's input.
 - :func:`leave_one_out`: each annotator against the majority of the *other* annotators, and the
-  judge against the same majority on the same items (Zheng et al. 2023 §4 / App. D.3; AlpacaEval's
-  annotator meta-evaluation, METHODS.md §1.1–1.2), with the paired difference judge − human.
-- :func:`alt_test`: Calderon, Reichart & Dror's alternative annotator test (METHODS.md §1.5),
-  the statistical replacement criterion of gate G2b.
+  judge against the same majority on the same items (Zheng et al. 2023, NeurIPS Datasets &
+  Benchmarks, arXiv 2306.05685, §4 / App. D.3; Dubois et al.'s AlpacaEval annotator
+  meta-evaluation, ``tatsu-lab/alpaca_eval``), with the paired difference judge − human.
+- :func:`alt_test`: Calderon, Reichart & Dror's alternative annotator test (ACL 2025, arXiv
+  2501.10970), the statistical replacement criterion of gate G2b.
 """
 
 from __future__ import annotations
@@ -362,8 +363,7 @@ def human_agreement(
     non-string annotator names, or an interval scale with non-numeric labels.
 
     References: Cohen 1960, 1968; Krippendorff 2004 (*Content Analysis*, 2nd ed.), 2011
-    ("Computing Krippendorff's Alpha-Reliability"); Hayes & Krippendorff 2007; METHODS.md §1.3 and
-    Part 3 G0.
+    ("Computing Krippendorff's Alpha-Reliability"); Hayes & Krippendorff 2007, *CMM* 1:77–89.
 
     >>> gold = {
     ...     "i1": {"ann": "pass", "bob": "pass", "cy": "pass"},
@@ -585,8 +585,8 @@ def leave_one_out(
     ``invalid`` policy or level, or malformed mappings.
 
     References: Zheng et al. 2023, "Judging LLM-as-a-Judge" §4.1, App. D.3, Table 13 (human vs
-    human-majority as the ceiling); Dubois et al., AlpacaEval annotator meta-evaluation; METHODS.md
-    §1.1, §1.2 and Part 3 G2b.
+    human-majority as the ceiling); Dubois et al., AlpacaEval annotator meta-evaluation
+    (``tatsu-lab/alpaca_eval`` README).
 
     >>> gold = {
     ...     "i1": {"ann": "pass", "bob": "pass", "cy": "pass"},
@@ -739,7 +739,8 @@ def benjamini_yekutieli(p_values: Sequence[float]) -> list[float]:
     empty input gives an empty list. Raises ValueError for a p-value outside [0, 1] or nan.
     Matches ``scipy.stats.false_discovery_control(p, method="by")``.
 
-    Reference: Benjamini & Yekutieli 2001, *Ann. Statist.* 29:1165–1188; METHODS.md §1.5 step 5.
+    Reference: Benjamini & Yekutieli 2001, *Ann. Statist.* 29:1165–1188; the alternative annotator
+    test (Calderon, Reichart & Dror 2025) applies it across annotators at q = 0.05.
 
     >>> [round(p, 4) for p in benjamini_yekutieli([0.01, 0.02, 0.03, 0.2])]
     [0.0833, 0.0833, 0.0833, 0.4167]
@@ -831,8 +832,7 @@ def alt_test(
     non-numeric labels, or an unknown scoring.
 
     References: Calderon, Reichart & Dror 2025, "The Alternative Annotator Test for LLM-as-a-Judge"
-    (ACL 2025, arXiv 2501.10970); Benjamini & Yekutieli 2001; METHODS.md §1.5, Part 5 item 3,
-    Part 3 G2b.
+    (ACL 2025, arXiv 2501.10970; code ``nitaytech/AltTest``); Benjamini & Yekutieli 2001.
 
     >>> import random
     >>> rng = random.Random(0)

@@ -1,4 +1,4 @@
-"""The true pass rate behind an imperfect binary judge (METHODS.md §1.7, Part 3 G4).
+"""The true pass rate behind an imperfect binary judge (Rogan & Gladen 1978; Lee et al. 2025).
 
 A judge with sensitivity s = TPR and specificity t = TNR reports a pass rate whose expectation is
 E[p̂] = s·θ + (1 − t)(1 − θ) = J·θ + (1 − t), where θ is the true pass rate and J = s + t − 1 is
@@ -13,8 +13,8 @@ calibration set (TPR and TNR, from human-labelled items). Three interval methods
 - ``"delta"``: the first-order delta method;
 - ``"bootstrap"``: a parametric double bootstrap over both sets.
 
-``judgy``'s bootstrap holds p̂ fixed and so understates the uncertainty when the test set is small
-(METHODS.md Part 5 item 4); none of the methods here does that.
+``judgy``'s bootstrap (Husain & Shankar, ``ai-evals-course/judgy``) holds p̂ fixed and so
+understates the uncertainty when the test set is small; none of the methods here does that.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ class _Result(Strict):
 
 
 RAW_RATE_TOLERANCE = 0.02
-"""Part 3 G4: the raw rate may be reported if it is within 2 percentage points of the corrected one."""
+"""Reporting rule: the raw rate may be reported if it is within 2 percentage points of the corrected one."""
 
 _J_TOLERANCE = 1e-12
 """J at or below this is treated as 0: float rounding must not turn J = 0 into a huge division."""
 
 UNSTABLE_J = 0.2
-"""METHODS.md Part 5 item 5: at or below this Youden's J the correction is too unstable to trust."""
+"""At or below this Youden's J the correction is too unstable to trust (its variance grows as 1/J²)."""
 
 
 class CorrectedEstimate(_Result):
@@ -121,7 +121,7 @@ class CorrectedRate(_Result):
     raw_minus_corrected: NanFloat
     """Bias of the raw rate, p̂ − θ̂ (nan when the correction is undefined)."""
     raw_rate_reportable: bool
-    """Part 3 G4: |p̂ − θ̂| ≤ 0.02 and the corrected interval contains p̂. False when undefined."""
+    """Reporting rule: |p̂ − θ̂| ≤ 0.02 and the corrected interval contains p̂. False when undefined."""
     reason: str | None = None
     """Why ``corrected`` (its value or its interval) is nan; None when it is defined."""
     warnings: list[str] = Field(default_factory=list)
@@ -136,7 +136,7 @@ def rogan_gladen(p_obs: float, tpr: float, tnr: float) -> float:
     no better than chance carries no information about θ; ``judgy`` raises there) or when any input
     is nan. Raises ValueError when an input is outside [0, 1].
 
-    Reference: Rogan & Gladen 1978, *Am. J. Epidemiol.* 107:71–76; METHODS.md §1.7.
+    Reference: Rogan & Gladen 1978, *Am. J. Epidemiol.* 107:71–76.
 
     >>> round(rogan_gladen(0.4, tpr=0.9, tnr=0.7), 4)  # (0.4 + 0.7 − 1)/(0.9 + 0.7 − 1) = 0.1/0.6
     0.1667
@@ -261,20 +261,21 @@ def corrected_pass_rate(
 
     J and the variance inflation 1/J² are reported: the same sampling noise in p̂ becomes 1/J²
     times more variance in θ̂ (1.23 at J = 0.9, 2.78 at J = 0.6, 6.25 at J = 0.4).
-    ``raw_rate_reportable`` applies Part 3 G4: |p̂ − θ̂| ≤ 2 pp and the corrected interval contains p̂.
+    ``raw_rate_reportable`` applies the reporting rule: |p̂ − θ̂| ≤ 2 pp and the corrected interval
+    contains p̂.
 
     Degenerate cases (a value, never an exception; ``reason`` says which): no test items, no
     human-pass or no human-fail calibration items (TPR or TNR undefined), or J ≤ 0 make ``corrected``
     nan with no interval (``lo = hi = None``). For ``"lee"``, the smoothed J̃ ≤ 0 with J > 0 (tiny
     calibration sets) keeps the point estimate but leaves no interval. ``warnings`` flags J ≤ 0.2
-    (Part 5 item 5), a clipped estimate, and a corrected pass (or fail) share more than 2× away from
-    the calibration set's (G4: re-estimate TPR/TNR on that slice). Raises ValueError for negative
-    or non-integer counts, ``judge_pass_test > n_test``, a confidence outside (0, 1) or an unknown
-    method.
+    (variance inflated 25× or more), a clipped estimate, and a corrected pass (or fail) share more
+    than 2× away from the calibration set's (re-estimate TPR/TNR on that slice). Raises ValueError
+    for negative or non-integer counts, ``judge_pass_test > n_test``, a confidence outside (0, 1) or
+    an unknown method.
 
     References: Rogan & Gladen 1978; Lee, Zeng, Jeong, Sohn & Lee 2025, "How to Correctly Report
     LLM-as-a-Judge Evaluations" (arXiv 2511.21140; code ``UW-Madison-Lee-Lab/LLM-judge-reporting``,
-    ``llm_judge_reporting/calibration.py``); METHODS.md §1.7 and Part 3 G4.
+    ``llm_judge_reporting/calibration.py``).
 
     >>> r = corrected_pass_rate(400, 1000, calib_tp=180, calib_fn=20, calib_tn=140, calib_fp=60)
     >>> round(r.observed.value, 3), round(r.youden_j, 2), round(r.corrected.value, 4)
@@ -366,15 +367,14 @@ def corrected_pass_rate(
         if j <= UNSTABLE_J:
             warnings.append(
                 f"Youden's J = {j:.3f} ≤ {UNSTABLE_J}: the correction inflates variance by {inflation:.1f}× "
-                "and is too unstable to rely on (METHODS.md Part 5 item 5)"
+                "and is too unstable to rely on"
             )
         if unclipped < 0.0 or unclipped > 1.0:
             warnings.append(f"the Rogan–Gladen value {unclipped:.4f} was clipped to {point:g}")
         if _shifted(point, prevalence) or _shifted(1.0 - point, 1.0 - prevalence):
             warnings.append(
                 f"the corrected pass rate {point:.3f} is more than 2× away from the calibration prevalence "
-                f"{prevalence:.3f} (in the pass or the fail share): re-estimate TPR and TNR on this slice "
-                "(Part 3 G4)"
+                f"{prevalence:.3f} (in the pass or the fail share): re-estimate TPR and TNR on this slice"
             )
 
     defined = not (math.isnan(lo) or math.isnan(hi))

@@ -1,4 +1,4 @@
-"""Calibrating a judge's continuous score into P(human pass) (METHODS.md §1.9).
+"""Calibrating a judge's continuous score into P(human pass).
 
 A judge can give more than a verdict: an ordinal score (1–5), the fraction of k resamples that said
 "pass", a verbalised confidence, or a probability from logprobs. :func:`fit_isotonic` learns a
@@ -213,8 +213,7 @@ def fit_isotonic(
     than 100 points adds a warning: isotonic regression needs hundreds of points or it overfits.
     Raises ValueError for nan or out-of-range scores, labels that are not 0/1, or mismatched lengths.
 
-    Reference: Zadrozny & Elkan 2002 (isotonic calibration); Niculescu-Mizil & Caruana 2005;
-    METHODS.md §1.9.
+    Reference: Zadrozny & Elkan 2002 (isotonic calibration); Niculescu-Mizil & Caruana 2005.
 
     >>> m = fit_isotonic([1, 2, 2, 3, 4, 4, 5, 5, 5, 1, 3, 2], [0, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0],
     ...                  score_range=(1, 5))
@@ -332,7 +331,7 @@ def evaluate_calibration(
     out-of-range scores, labels that are not 0/1, mismatched lengths, or ``n_bins < 1``.
 
     References: Naeini, Cooper & Hauskrecht 2015 (ECE); Brier 1950; Niculescu-Mizil & Caruana 2005
-    (reliability diagrams); METHODS.md §1.9.
+    (reliability diagrams).
 
     >>> m = fit_isotonic([1, 2, 2, 3, 4, 4, 5, 5, 5, 1, 3, 2], [0, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0],
     ...                  score_range=(1, 5))

@@ -4,7 +4,9 @@ A probe derives perturbed variants of gold items (swapped order, padding, an inj
 an inserted error...), grades them with the judge through the same cached pipeline as
 ``judgecal grade`` — so unperturbed items reuse stored verdicts and a second run of the same
 probes makes no provider call — and returns a statistic with an interval, its n, and pass/fail
-against a threshold. Designs and thresholds: ``docs/probes.md``, METHODS.md Parts 2 and 4.
+against a threshold. Designs and thresholds, with the papers each follows (e.g. Zheng et al. 2023,
+NeurIPS Datasets & Benchmarks, arXiv 2306.05685, for the order swap and the repetitive-list
+padding; Wataoka, Takahashi & Ri 2024, arXiv 2410.21819, for self-preference): ``docs/probes.md``.
 
 Probes are plugins: an entry point in the group ``judgecal.probes`` names a class (or factory)
 whose instances follow :class:`Probe`. The built-in probes are registered the same way, in
