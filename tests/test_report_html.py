@@ -371,7 +371,7 @@ def test_report_package_is_not_imported_by_help():
 
 
 def test_report_of_a_probe_run_is_a_usage_error():
-    probed = runner.invoke(app, ["probe", "support-billing", "--judge", "sim/accurate", "-p", "position"])
+    probed = runner.invoke(app, ["probe", "support-billing", "--judge", "sim/accurate", "-p", "sensitivity"])
     assert probed.exit_code in (0, 1), probed.output
     runs = json.loads(runner.invoke(app, ["runs", "list", "--kind", "probe", "--json"]).stdout)
     result = runner.invoke(app, ["report", runs[0]["id"]])
