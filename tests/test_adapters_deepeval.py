@@ -44,6 +44,31 @@ from judgecal.simulate import FaultRates, JudgeProfile, SimConfig, SimulatedJudg
 QUIET = DisplayConfig(show_indicator=False, print_results=False, inspect_after_run=False)
 
 
+@pytest.fixture(autouse=True)
+def _close_deepevals_event_loops(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """DeepEval makes event loops (``deepeval.utils.get_or_create_event_loop`` calls
+    ``asyncio.new_event_loop()`` whenever the thread has no open loop, e.g. after an
+    ``asyncio.run``) and never closes them; their ResourceWarning then surfaces in whichever test
+    the garbage collector happens to run in. Keep every loop made through ``asyncio.new_event_loop``
+    during a test alive and close it afterwards, so a leak of judgecal's own still fails."""
+    import asyncio
+
+    made: list[asyncio.AbstractEventLoop] = []
+    real = asyncio.new_event_loop
+
+    def tracked() -> asyncio.AbstractEventLoop:
+        loop = real()
+        made.append(loop)
+        return loop
+
+    monkeypatch.setattr(asyncio, "new_event_loop", tracked)
+    yield
+    for loop in made:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+    asyncio.set_event_loop(None)
+
+
 def gold_items(cert: Any, n: int = 6) -> dict[str, dict[str, str]]:
     """The first ``n`` items of the approval's (synthetic) gold set: truth alternates pass/fail."""
     gold = load_gold(cert.gold_path, find_rubric("support-billing"))
