@@ -27,45 +27,129 @@ class _Lines(dict[Loc, int]):
             loc = loc[:-1]
 
 
-def _construct(node: yaml.Node, path: Loc, lines: _Lines, where: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.SafeLoader(  # a scalar key, constructed the same way PyYAML would
-                ""
-            ).construct_object(key_node)
-            if key in out:
+MAX_YAML_BYTES = 1024 * 1024
+"""Files larger than this are refused before parsing."""
+MAX_ALIASES = 100
+"""At most this many ``*alias`` references in one file."""
+MAX_ALIAS_EXPANSION = 10_000
+"""At most this many values re-used through aliases while building the data (a "billion laughs"
+file has few aliases but expands to billions of values; it is refused when it reaches this)."""
+
+
+class _Limited(yaml.SafeLoader):
+    """The safe loader, counting ``*alias`` references while it composes."""
+
+    def __init__(self, stream: str, where: str) -> None:
+        super().__init__(stream)
+        self.where = where
+        self.aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
                 raise InputError(
-                    "duplicate key", location=f"{where}:{key_node.start_mark.line + 1}", field=str(key)
+                    f"more than {MAX_ALIASES} YAML aliases (*name); write the values out instead",
+                    location=f"{self.where}:{mark.line + 1}",
                 )
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, (*path, key), lines, where)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, (*path, i), lines, where) for i, v in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+class _Builder:
+    """Turns composed nodes into data, recording lines and bounding alias expansion."""
+
+    def __init__(self, lines: _Lines, where: str) -> None:
+        self.lines = lines
+        self.where = where
+        self.seen: set[int] = set()
+        self.reused = 0
+
+    def build(self, node: yaml.Node, path: Loc, fresh_line: int) -> Any:
+        if id(node) in self.seen:  # reached again through an alias
+            self.reused += 1
+            if self.reused > MAX_ALIAS_EXPANSION:
+                raise InputError(
+                    f"YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values; "
+                    "write the values out instead",
+                    location=f"{self.where}:{fresh_line}",
+                )
+        else:
+            self.seen.add(id(node))
+            fresh_line = node.start_mark.line + 1
+        lines = self.lines
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise InputError(
+                        "a key must be a plain value, not a list or mapping",
+                        location=f"{self.where}:{key_node.start_mark.line + 1}",
+                    )
+                key = yaml.SafeLoader(  # a scalar key, constructed the same way PyYAML would
+                    ""
+                ).construct_object(key_node)
+                if key in out:
+                    raise InputError(
+                        "duplicate key",
+                        location=f"{self.where}:{key_node.start_mark.line + 1}",
+                        field=str(key),
+                    )
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, (*path, key), fresh_line)
+                lines[(*path, key)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(v, (*path, i), fresh_line) for i, v in enumerate(node.value)]
+        return yaml.SafeLoader("").construct_object(node)
 
 
 def load_yaml(path: Path, error: type[InputError] = InputError) -> tuple[Any, _Lines]:
-    """Parse a YAML file into Python data plus a map from key paths to line numbers."""
+    """Parse a YAML file into Python data plus a map from key paths to line numbers.
+
+    Refuses, with ``error``, files over :data:`MAX_YAML_BYTES` (before parsing), more than
+    :data:`MAX_ALIASES` aliases and aliases that expand past :data:`MAX_ALIAS_EXPANSION` values.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
     except OSError as exc:
         raise error(f"cannot read file ({exc.strerror})", location=str(path)) from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise error(
+            f"file is larger than {MAX_YAML_BYTES} bytes (1 MiB); refusing to parse it", location=str(path)
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error("file is not UTF-8 text", location=str(path)) from None
+    return parse_yaml(text, str(path), error)
+
+
+def parse_yaml(text: str, where: str, error: type[InputError] = InputError) -> tuple[Any, _Lines]:
+    """:func:`load_yaml` for text already read (``where`` names it in errors)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
+        raise error(
+            f"file is larger than {MAX_YAML_BYTES} bytes (1 MiB); refusing to parse it", location=where
+        )
+    lines = _Lines()
+    try:
+        loader = _Limited(text, where)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+        if node is None:
+            return None, lines
+        return _Builder(lines, where).build(node, (), 1), lines
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise error(f"not valid YAML: {problem}", location=f"{path}{line}") from None
-    lines = _Lines()
-    if node is None:
-        return None, lines
-    try:
-        return _construct(node, (), lines, str(path)), lines
+        raise error(f"not valid YAML: {problem}", location=f"{where}{line}") from None
+    except RecursionError:
+        raise error("YAML is nested too deeply", location=where) from None
     except InputError as exc:
         raise error(exc.detail, location=exc.location, field=exc.field) from None
 

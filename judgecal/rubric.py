@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Literal, NoReturn
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -215,6 +215,35 @@ class Rubric(Strict):
         return [m.id for m in self.failure_modes]
 
 
+def _template_path(folder: Path, template: str, location: str) -> Path:
+    """``template`` inside ``folder``: a relative path without ``..`` whose real path (symlinks
+    followed) stays inside the folder's real path; a RubricError on the ``template`` field otherwise."""
+
+    def refuse(why: str) -> NoReturn:
+        raise RubricError(
+            f"template path {template!r} {why}; it must name a file inside the rubric folder",
+            location=location,
+            field="template",
+        )
+
+    if not template.strip() or "\0" in template:
+        refuse("is empty or not a valid path")
+    pure = PurePosixPath(template.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(template).is_absolute() or PureWindowsPath(template).drive:
+        refuse("is absolute")
+    if ".." in pure.parts:
+        refuse("has a '..' component")
+    candidate = folder / pure
+    try:
+        real = candidate.resolve(strict=False)
+        root = folder.resolve(strict=True)
+    except (OSError, RuntimeError):  # a symlink loop, or an unreadable folder
+        refuse("cannot be resolved")
+    if real == root or not real.is_relative_to(root):
+        refuse(f"resolves to {real}, outside the rubric folder {root} (symlinks are followed)")
+    return real
+
+
 def load_rubric(path: str | os.PathLike[str]) -> Rubric:
     """Load and validate a rubric folder (or its ``rubric.yaml``).
 
@@ -239,7 +268,9 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
             location=f"{yaml_path}:{lines.line_of(('name',))}",
             field="name",
         )
-    template_path = folder / rubric.template
+    template_path = _template_path(
+        folder, rubric.template, f"{yaml_path}:{lines.line_of(('template',)) or 1}"
+    )
     try:
         template_bytes = template_path.read_bytes()
     except OSError:
