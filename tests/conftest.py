@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,13 +127,10 @@ def write_synthetic_gold(
     return write_gold(path, kind="pairwise", n=n, seed=seed, noise=noise)
 
 
-@pytest.fixture(scope="session")
-def _approved_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Once per session: validate ``sim/consistent`` on a 200-item synthetic support-billing gold set
-    (approved), in a database of its own; tests get a copy (see ``approved_support``)."""
-    folder = tmp_path_factory.mktemp("approved")
-    gold = write_synthetic_gold(folder / "support-synthetic.jsonl")
-    db = folder / "judgecal.db"
+def validate_in_own_home(folder: Path, gold: Path, db: Path, **options: Any) -> Any:
+    """``validate("support-billing", "sim/consistent", ...)`` once, into ``db``, with a home of
+    its own under ``folder`` and no provider key in the environment (for session fixtures, which
+    cannot use the function-scoped ``hermetic``)."""
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("JUDGECAL_HOME", str(folder / "home"))
@@ -143,10 +141,22 @@ def _approved_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
         from judgecal.store import Store
 
         s = Store(f"sqlite:///{db}")
-        result = validate("support-billing", "sim/consistent", gold=str(gold), store=s)
-        s.close()
+        try:
+            return validate("support-billing", "sim/consistent", gold=str(gold), store=s, **options)
+        finally:
+            s.close()
     finally:
         mp.undo()
+
+
+@pytest.fixture(scope="session")
+def _approved_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Once per session: validate ``sim/consistent`` on a 200-item synthetic support-billing gold set
+    (approved), in a database of its own; tests get a copy (see ``approved_support``)."""
+    folder = tmp_path_factory.mktemp("approved")
+    gold = write_synthetic_gold(folder / "support-synthetic.jsonl")
+    db = folder / "judgecal.db"
+    result = validate_in_own_home(folder, gold, db)
     assert result.decision.tier == "approved", result.decision.reasons
     return db, gold
 

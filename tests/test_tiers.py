@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _PROVIDER_VARS, write_synthetic_gold
+from conftest import validate_in_own_home, write_synthetic_gold
 from test_approval import NO_PROBES, STABLE, _report
 from typer.testing import CliRunner
 
@@ -190,28 +190,14 @@ def _provisional_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     policy = folder / "policy.yaml"
     policy.write_text("probes:\n  gated: [self_preference, sensitivity]\n  reject_on: []\n")
     db = folder / "judgecal.db"
-    mp = pytest.MonkeyPatch()
-    try:
-        mp.setenv("JUDGECAL_HOME", str(folder / "home"))
-        mp.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        for var in _PROVIDER_VARS:
-            mp.delenv(var, raising=False)
-        from judgecal.approval import validate
-        from judgecal.store import Store
-
-        s = Store(f"sqlite:///{db}")
-        result = validate(
-            "support-billing",
-            "sim/consistent",
-            gold=str(gold),
-            store=s,
-            policy=policy,
-            n_resamples=300,
-            judge_family="openai",  # a quarter of the items: too few per group for self-preference
-        )
-        s.close()
-    finally:
-        mp.undo()
+    result = validate_in_own_home(
+        folder,
+        gold,
+        db,
+        policy=policy,
+        n_resamples=300,
+        judge_family="openai",  # a quarter of the items: too few per group for self-preference
+    )
     assert result.decision.tier == "provisional", result.decision.reasons
     assert result.exit_code == 1
     return db, gold
