@@ -407,6 +407,7 @@ async def acompare_judges(
     api_key: str | None = None,
     progress: Progress | None = None,
     completers: Mapping[str, Completer] | None = None,
+    preflight: bool = True,
 ) -> Comparison:
     """Grade ``judges`` (the first is the incumbent) on the same items of ``gold`` and answer
     "can B replace A?" for every ordered pair (module docstring).
@@ -417,6 +418,10 @@ async def acompare_judges(
     :class:`~judgecal.errors.ConfigError` for fewer than two judges or bad options,
     :class:`~judgecal.errors.GoldError` when the split has no item with a human majority, and
     :class:`~judgecal.errors.ProviderError` when a judge cannot be reached at all (no verdict).
+
+    ``preflight``: before any judge grades, each judge that needs a call is checked with one tiny
+    call (:mod:`judgecal.preflight`), so a missing key or a wrong model string of the last judge
+    stops the comparison before the first judge's calls are paid for.
     """
     from judgecal.calibrate.inputs import input_from_run  # noqa: PLC0415
     from judgecal.calibrate.report import INVALID, _farthest, build_report  # noqa: PLC0415
@@ -452,6 +457,29 @@ async def acompare_judges(
     def report(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)
+
+    from judgecal.budget import require_known_price  # noqa: PLC0415
+    from judgecal.plan import plan_grade  # noqa: PLC0415
+    from judgecal.preflight import apreflight_run  # noqa: PLC0415
+
+    max_cost = limits.max_cost if limits is not None else None
+    for judge in configs:
+        calls_needed = 0
+        if preflight or max_cost is not None:
+            calls_needed = plan_grade(rubric_, gold_, judge, store=store, split=split, preflight=False).calls
+        given = (completers or {}).get(judge.model)
+        if given is not None:
+            checked = await apreflight_run(given, calls_needed, enabled=preflight, limits=limits)
+        elif preflight and calls_needed:
+            sim_items = sim_items_from_gold(rubric_, gold_.items) if judge.model.startswith("sim/") else None
+            with open_completer(
+                judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items
+            ) as opened:
+                checked = await apreflight_run(opened.completer, calls_needed, enabled=True, limits=limits)
+        else:
+            checked = None
+        if calls_needed:
+            require_known_price(judge.model, max_cost, checked)
 
     runs: list[RunResult] = []
     for name, judge in zip(names, configs, strict=True):

@@ -15,9 +15,16 @@
 A judge that answers badly is *not* an exception: an unparseable answer is a verdict with status
 ``invalid``, and a call that failed after its retries is a verdict with status ``error``. Both are
 recorded and counted. A failed gate is a value too.
+
+Every message passes :func:`judgecal.redact.redact`: an error that quotes a provider's answer
+cannot carry an API key into a terminal, a log or an HTTP response.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from judgecal.redact import redact
 
 __all__ = [
     "ConfigError",
@@ -33,9 +40,12 @@ __all__ = [
 
 
 class JudgecalError(Exception):
-    """Base class of every error judgecal raises on purpose."""
+    """Base class of every error judgecal raises on purpose (its message redacted of keys)."""
 
     exit_code = 3
+
+    def __init__(self, *args: Any):
+        super().__init__(*(redact(a) for a in args))
 
 
 class InputError(JudgecalError):
@@ -46,7 +56,7 @@ class InputError(JudgecalError):
     def __init__(self, message: str, *, location: str | None = None, field: str | None = None):
         self.location = location
         self.field = field
-        self.detail = message
+        self.detail = redact(message)
         parts = [p for p in (location, field) if p]
         super().__init__(": ".join([*parts, message]))
 
@@ -76,7 +86,8 @@ class NotApprovedError(JudgecalError):
 
 
 class ProviderError(JudgecalError):
-    """The provider could not be used at all (unknown model, bad credentials, bad api_base)."""
+    """The provider could not be used at all (unknown model, missing or refused credentials, bad
+    api_base, every call refused), or no unit of a run got an answer."""
 
 
 class StoreError(JudgecalError):

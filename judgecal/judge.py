@@ -6,6 +6,27 @@ A unit of work is one (item, presentation order, sample). Its cache key is
 ``ok`` or ``invalid`` call in the store is answered from there, so an identical re-run makes no
 provider call and an interrupted run resumes where it stopped. Calls that failed (``error``) are
 not reused: the next run tries them again.
+
+How a failed call ends (its kind: :data:`judgecal.llm.ErrorKind`):
+
+- **fatal** (credentials missing or refused, unknown model): the run stops at once — calls in
+  flight finish, nothing new starts, the remaining units are ``skipped`` — and is stored as
+  ``failed`` with the cause; :func:`agrade` then raises :class:`ProviderError`.
+- **final** (any other 4xx but 408/409/429): that call is not retried; its unit is an ``error``.
+  When the first :data:`REFUSED_STOP` calls of a run that end are all final refusals and none
+  answered, the provider refuses every request as sent: the run stops as fatal.
+- **retryable** (429, 408, 409, 5xx, timeouts, dropped connections): retried up to
+  ``Limits.max_retries`` times with full-jitter exponential backoff, or after the provider's
+  ``Retry-After`` when it sends one, up to ``Limits.retry_after_max`` seconds. A provider that
+  asks for a longer wait is not waited for: the unit is an ``error`` saying so and the run stops
+  (``stopped``); the same command later resumes it.
+
+``Limits.deadline`` bounds the whole run, waits included: when it passes, calls in flight are
+abandoned and every unit without an answer is ``skipped`` (the run is ``stopped``, "deadline
+reached"). A run in which no unit got an answer is never ``completed``: it is stored as
+``failed`` with the last error.
+
+Every error text, raw answer and reasoning is stored redacted of keys (:mod:`judgecal.redact`).
 """
 
 from __future__ import annotations
@@ -21,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from judgecal import __version__
 from judgecal._model import Strict, sha256_json
@@ -29,6 +50,7 @@ from judgecal.errors import ProviderError
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.llm import CallFailed, Completer, open_completer
 from judgecal.prompt import prompt_hash, render_messages
+from judgecal.redact import redact
 from judgecal.rubric import Rubric
 from judgecal.store import Store
 from judgecal.store.tables import RunRow
@@ -37,7 +59,8 @@ from judgecal.verdict import Verdict, answer_schema, parse_answer
 __all__ = ["ItemVerdict", "JudgeConfig", "Limits", "RunResult", "Sampling", "agrade", "grade"]
 
 Order = Literal["", "ab", "ba"]
-_FATAL = frozenset({"auth", "not_found"})
+REFUSED_STOP = 5
+"""Final refusals (4xx) with no answer before them after which a run stops as failed."""
 
 
 class Sampling(Strict):
@@ -66,6 +89,17 @@ class JudgeConfig(Strict):
     """Pairwise rubrics: judge as given (``ab``) or in both presentation orders (``both``)."""
     structured: Literal["auto", "json_schema", "none"] = "auto"
     """Whether to send the verdict JSON schema as ``response_format``."""
+    api_key_env: str | None = None
+    """The *name* of the environment variable holding the provider's API key (never the key);
+    None: litellm's own variable for the provider (``OPENAI_API_KEY``, ...). Not part of the
+    cache key nor of the judge's identity: the same model with another key is the same judge."""
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        from judgecal.settings import check_env_name  # noqa: PLC0415
+
+        return check_env_name(value)
 
     def settings(self) -> dict[str, Any]:
         """What, besides the prompt, changes the answer: the settings part of the cache key."""
@@ -74,6 +108,15 @@ class JudgeConfig(Strict):
     @property
     def settings_hash(self) -> str:
         return sha256_json(self.settings())
+
+    def api_key(self) -> str | None:
+        """The key in :attr:`api_key_env` (None when it names no variable); a
+        :class:`~judgecal.errors.ConfigError` when the variable is unset or empty."""
+        if self.api_key_env is None:
+            return None
+        from judgecal.settings import api_key_from_env  # noqa: PLC0415
+
+        return api_key_from_env(self.api_key_env, source="the judge's api_key_env")
 
 
 class Limits(Strict):
@@ -88,11 +131,29 @@ class Limits(Strict):
     backoff_base: float = Field(default=0.5, ge=0)
     """First backoff in seconds; doubles each retry, with full jitter."""
     backoff_max: float = Field(default=30.0, ge=0)
-    """Longest backoff in seconds (a longer Retry-After is honoured as given)."""
+    """Longest backoff in seconds when the provider sends no Retry-After."""
+    retry_after_max: float = Field(default=60.0, ge=0)
+    """Longest Retry-After honoured, in seconds. A provider asking for a longer wait is not
+    waited for: the call fails with the wait it asked for and the run stops (``stopped``)."""
     max_calls: int | None = Field(default=None, ge=0)
     """Stop making provider requests (attempts, retries included) after this many."""
     max_cost: float | None = Field(default=None, ge=0)
     """Stop making provider requests once this much USD has been spent in the run."""
+    deadline: float | None = Field(default=None, gt=0)
+    """Seconds the whole run may take, waits included (None: no limit). When it passes, calls in
+    flight are abandoned and the units without an answer are ``skipped`` (the run is
+    ``stopped``, "deadline reached")."""
+    deadline_at: float | None = Field(default=None, gt=0)
+    """The same as a moment (seconds since the epoch, :func:`time.time`); the earlier of the two
+    applies. A command of several runs (validate, compare, probe) sets it once, so every stage
+    shares one deadline."""
+
+    def ends_at(self, started: float) -> float | None:
+        """When a run started at ``started`` (:func:`time.time`) must end, or None."""
+        ends = [
+            t for t in (self.deadline_at, None if self.deadline is None else started + self.deadline) if t
+        ]
+        return min(ends) if ends else None
 
 
 class ItemVerdict(BaseModel):
@@ -186,6 +247,10 @@ class _RunState:
     cost_known: bool = True
     stop_reason: str | None = None
     fatal: CallFailed | None = None
+    answered: int = 0
+    refused: int = 0
+    last_error: str | None = None
+    ends_at: float | None = None
     done: int = 0
     pending_calls: list[dict[str, Any]] = field(default_factory=list)
     pending_items: list[dict[str, Any]] = field(default_factory=list)
@@ -443,7 +508,13 @@ class _Grader:
             s.stop_reason = f"call cap reached ({lim.max_calls} requests)"
         elif lim.max_cost is not None and s.cost >= lim.max_cost:
             s.stop_reason = f"cost cap reached (${s.cost:.4f} >= ${lim.max_cost})"
+        elif s.ends_at is not None and time.time() >= s.ends_at:
+            s.stop_reason = self.deadline_reason()
         return s.stop_reason
+
+    def deadline_reason(self) -> str:
+        given = self.limits.deadline
+        return "deadline reached" + ("" if given is None else f" ({given:g} s)")
 
     def _skip(self, unit: _Unit, reason: str) -> None:
         self.state.pending_items.append(
@@ -467,10 +538,24 @@ class _Grader:
         self._tick()
         self._flush()
 
-    def _delay(self, attempt: int, failed: CallFailed) -> float:
+    def _delay(self, attempt: int, failed: CallFailed) -> float | None:
+        """Seconds to wait before the next attempt; None when the provider's Retry-After is past
+        ``retry_after_max`` (not waited for)."""
         if failed.retry_after is not None:
-            return failed.retry_after * (1 + 0.1 * self.rng.random())
+            if failed.retry_after > self.limits.retry_after_max:
+                return None
+            return min(self.limits.retry_after_max, failed.retry_after * (1 + 0.1 * self.rng.random()))
         return self.rng.uniform(0, min(self.limits.backoff_max, self.limits.backoff_base * 2**attempt))
+
+    def _refused(self, failed: CallFailed) -> None:
+        """A final refusal (4xx); :data:`REFUSED_STOP` of them before any answer stop the run."""
+        s = self.state
+        s.refused += 1
+        if s.answered == 0 and s.refused >= REFUSED_STOP and s.fatal is None:
+            s.fatal = failed
+            s.stop_reason = (
+                f"the provider refused the first {s.refused} calls and answered none (last: {failed})"
+            )
 
     async def run_unit(self, unit: _Unit, sem: asyncio.Semaphore) -> None:
         async with sem:
@@ -495,15 +580,32 @@ class _Grader:
                     )
                 except CallFailed as failed:
                     errors.append(str(failed))
-                    if failed.kind in _FATAL:
-                        self.state.fatal = self.state.fatal or failed
-                        self.state.stop_reason = f"provider refused: {failed}"
+                    self.state.last_error = str(failed)
+                    if failed.fatal:
+                        if self.state.fatal is None:
+                            self.state.fatal = failed
+                            self.state.stop_reason = f"provider refused: {failed}"
                         break
-                    if not failed.retryable or attempt >= self.limits.max_retries:
+                    if not failed.retryable:
+                        self._refused(failed)
                         break
-                    await asyncio.sleep(self._delay(attempt, failed))
+                    if attempt >= self.limits.max_retries:
+                        break
+                    delay = self._delay(attempt, failed)
+                    if delay is None:
+                        wait = (
+                            f"the provider asked to wait {failed.retry_after:g} s (Retry-After), more than "
+                            f"retry_after_max {self.limits.retry_after_max:g} s"
+                        )
+                        errors[-1] = f"{errors[-1]} ({wait}: not retried)"
+                        self.state.stop_reason = self.state.stop_reason or (
+                            f"{wait}; run the same command later to resume"
+                        )
+                        break
+                    await asyncio.sleep(delay)
                     attempt += 1
                     continue
+                self.state.answered += 1
                 self._record_answer(unit, completion, attempt + 1, errors)
                 return
             self.record(
@@ -530,7 +632,7 @@ class _Grader:
             "rubric_hash": self.rubric.rubric_hash,
             "template_hash": self.rubric.template_hash,
             "prompt_hash": unit.prompt_hash,
-            "prompt_json": json.dumps(unit.messages, ensure_ascii=False),
+            "prompt_json": json.dumps(unit.messages, ensure_ascii=False),  # ours: no provider text
             "status": status,
             "label": None,
             "passed": None,
@@ -540,9 +642,9 @@ class _Grader:
             "parse_note": None,
             "raw_response": None,
             "finish_reason": None,
-            "error": errors[-1] if status == "error" and errors else None,
+            "error": redact(errors[-1]) if status == "error" and errors else None,
             "attempts": attempts,
-            "attempt_errors_json": json.dumps(errors),
+            "attempt_errors_json": json.dumps([redact(e) for e in errors]),
             "latency_ms": None,
             "prompt_tokens": None,
             "completion_tokens": None,
@@ -568,11 +670,11 @@ class _Grader:
             response_model=completion.response_model,
             label=None if label is None else str(label),
             passed=self.rubric.scale.passed(label) if label is not None else None,
-            reasoning=parsed.reasoning,
+            reasoning=redact(parsed.reasoning),
             failure_modes_json=json.dumps(parsed.failure_modes),
             invalid_reason=parsed.invalid_reason,
-            parse_note=parsed.note,
-            raw_response=completion.text,
+            parse_note=redact(parsed.note),
+            raw_response=redact(completion.text),
             finish_reason=completion.finish_reason,
             latency_ms=round(completion.latency_ms, 3),
             prompt_tokens=completion.prompt_tokens,
@@ -580,6 +682,39 @@ class _Grader:
             cost=completion.cost,
         )
         self.record(unit, call, parsed.status, False)
+
+
+def new_run_row(
+    rubric: Rubric,
+    gold: GoldSet,
+    judge: JudgeConfig,
+    split: Literal["dev", "test", "all"],
+    n_units: int,
+    kind: str = "grade",
+) -> RunRow:
+    """The stored record of a grading run about to start (status ``running``)."""
+    return RunRow(
+        id=uuid.uuid4().hex,
+        kind=kind,
+        rubric_name=rubric.name,
+        rubric_version=rubric.version,
+        rubric_hash=rubric.rubric_hash,
+        template_hash=rubric.template_hash,
+        gold_name=gold.name,
+        gold_path=gold.path,
+        gold_hash=gold.file_hash,
+        split=split,
+        split_hash=gold.split_hash,
+        model=judge.model,
+        settings_json=json.dumps(judge.model_dump(mode="json")),
+        settings_hash=judge.settings_hash,
+        samples=judge.samples,
+        aggregation=judge.aggregation,
+        orders=judge.orders,
+        n_items=len(gold.select(split)),
+        n_units=n_units,
+        judgecal_version=__version__,
+    )
 
 
 async def agrade(
@@ -599,37 +734,20 @@ async def agrade(
     ``kind`` labels the stored run (``grade``, or ``probe`` for a bias probe's derived items).
 
     Every unit ends as a verdict (``ok``/``invalid``) or a recorded failure (``error``), or as
-    ``skipped`` when a cap stops the run. Raises :class:`ProviderError` when the provider refuses
-    the model or the credentials (after recording what was done).
+    ``skipped`` when a cap or the deadline stops the run. Raises :class:`ProviderError` when the
+    provider refuses the model or the credentials, or every request as sent (after recording what
+    was done: the run is stored as ``failed`` with the cause). How each failure is handled: the
+    module docstring.
     """
     limits = limits or Limits()
     items = gold.select(split)
     started = time.perf_counter()
+    ends_at = limits.ends_at(time.time())
     units = build_units(rubric, items, judge)
-    run = RunRow(
-        id=uuid.uuid4().hex,
-        kind=kind,
-        rubric_name=rubric.name,
-        rubric_version=rubric.version,
-        rubric_hash=rubric.rubric_hash,
-        template_hash=rubric.template_hash,
-        gold_name=gold.name,
-        gold_path=gold.path,
-        gold_hash=gold.file_hash,
-        split=split,
-        split_hash=gold.split_hash,
-        model=judge.model,
-        settings_json=json.dumps(judge.model_dump(mode="json")),
-        settings_hash=judge.settings_hash,
-        samples=judge.samples,
-        aggregation=judge.aggregation,
-        orders=judge.orders,
-        n_items=len(items),
-        n_units=len(units),
-        judgecal_version=__version__,
-    )
+    run = new_run_row(rubric, gold, judge, split, len(units), kind)
     store.create_run(run)
     grader = _Grader(rubric, judge, completer, store, limits, run.id, len(units), progress)
+    grader.state.ends_at = ends_at
     cached = store.cached_calls(u.cache_key for u in units)
     todo: list[_Unit] = []
     for unit in units:
@@ -642,8 +760,20 @@ async def agrade(
     sem = asyncio.Semaphore(limits.concurrency)
     tasks = [asyncio.ensure_future(grader.run_unit(u, sem)) for u in todo]
     try:
-        if tasks:
+        if tasks and ends_at is None:
             await asyncio.gather(*tasks)
+        elif tasks and ends_at is not None:
+            done, pending = await asyncio.wait(tasks, timeout=max(0.0, ends_at - time.time()))
+            if pending:
+                grader.state.stop_reason = grader.state.stop_reason or grader.deadline_reason()
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            for t in done:
+                t.result()  # a bug in a unit is raised, as gather would
+            for u in todo:
+                if u.verdict is None:  # abandoned in flight, or never started
+                    grader._skip(u, grader.state.stop_reason or grader.deadline_reason())
     except (asyncio.CancelledError, KeyboardInterrupt):
         status = "interrupted"
         for t in tasks:
@@ -655,8 +785,15 @@ async def agrade(
         verdicts = [u.verdict for u in units if u.verdict is not None]
         counts = Counter(v.status for v in verdicts)
         n_skipped = counts["skipped"]
+        error = s.stop_reason
         if status != "interrupted":
-            status = "failed" if s.fatal else ("stopped" if s.stop_reason else "completed")
+            if s.fatal:
+                status = "failed"
+            elif counts["error"] and not counts["ok"] + counts["invalid"]:
+                status = "failed"
+                error = f"no unit got an answer; {s.stop_reason or f'last error: {s.last_error}'}"
+            else:
+                status = "stopped" if s.stop_reason else "completed"
         store.finish_run(
             run.id,
             status,
@@ -667,10 +804,10 @@ async def agrade(
             n_cached=sum(v.cached for v in verdicts),
             n_calls=s.calls,
             cost=round(s.cost, 8) if s.cost_known else None,
-            error=s.stop_reason,
+            error=redact(error),
         )
     if s.fatal is not None:
-        raise ProviderError(f"{judge.model}: {s.fatal} (run {run.id[:12]} recorded as failed)")
+        raise ProviderError(_fatal_message(judge.model, s, completer, run.id))
     item_verdicts = aggregate_items(rubric, judge, items, verdicts)
     return RunResult(
         run_id=run.id,
@@ -691,6 +828,17 @@ async def agrade(
         verdicts=verdicts,
         items=item_verdicts,
     )
+
+
+def _fatal_message(model: str, state: _RunState, completer: Completer, run_id: str) -> str:
+    """What a run stopped by a fatal failure says: the cause, what to check, the stored run."""
+    from judgecal.llm import what_to_check  # noqa: PLC0415
+
+    failed = state.fatal
+    assert failed is not None
+    cause = state.stop_reason or str(failed)
+    check = what_to_check(model, failed, completer)
+    return f"{model}: {cause} — {check} (run {run_id[:12]} recorded as failed)"
 
 
 def verdicts_from_rows(
@@ -761,13 +909,43 @@ def grade(
     api_base: str | None = None,
     api_key: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    preflight: bool = True,
 ) -> RunResult:
-    """Synchronous :func:`agrade` that also resolves the model string (``sim/...`` included)."""
+    """Synchronous :func:`agrade` that also resolves the model string (``sim/...`` included).
+    ``api_key``: the provider's key; when None, the one in ``judge.api_key_env`` (if set).
+
+    ``preflight``: before the first call, check with one tiny call that the judge answers
+    (:mod:`judgecal.preflight`; skipped when every unit would come from the cache); a fatal
+    failure raises :class:`ProviderError` with nothing stored. A ``max_cost`` cap whose price
+    cannot be known is refused before any call (:func:`judgecal.budget.require_known_price`)."""
+    from judgecal.budget import require_known_price  # noqa: PLC0415
+    from judgecal.plan import plan_grade  # noqa: PLC0415
+    from judgecal.preflight import apreflight_run  # noqa: PLC0415
+
+    if api_key is None:
+        api_key = judge.api_key()
     store = store or Store()
     sim_items = sim_items_from_gold(rubric, gold.items) if judge.model.startswith("sim/") else None
     with open_completer(judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
-        return asyncio.run(
-            agrade(
+
+        async def checked() -> RunResult:
+            max_cost = limits.max_cost if limits is not None else None
+            needed = 0
+            if preflight or max_cost is not None:
+                needed = plan_grade(rubric, gold, judge, store=store, split=split, preflight=False).calls
+            try:
+                check = await apreflight_run(opened.completer, needed, enabled=preflight, limits=limits)
+            except ProviderError as exc:
+                # the run that could not start is recorded, failed with its cause (runs list/show)
+                row = new_run_row(
+                    rubric, gold, judge, split, len(build_units(rubric, gold.select(split), judge))
+                )
+                store.create_run(row)
+                store.finish_run(row.id, "failed", n_skipped=row.n_units, error=redact(f"preflight: {exc}"))
+                raise ProviderError(f"{exc} (run {row.id[:12]} recorded as failed)") from None
+            if needed:
+                require_known_price(judge.model, max_cost, check)
+            return await agrade(
                 rubric,
                 gold,
                 judge,
@@ -777,4 +955,5 @@ def grade(
                 limits=limits,
                 progress=progress,
             )
-        )
+
+        return asyncio.run(checked())

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from judgecal.errors import NotFoundError, ProviderError
+from judgecal.redact import register as register_key
 from judgecal.verdict import response_format
 
 if TYPE_CHECKING:
@@ -25,9 +27,29 @@ __all__ = ["CallFailed", "Completer", "Completion", "LiteLLMCompleter", "open_co
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # else import stalls on a fetch
 
 ErrorKind = Literal[
-    "rate_limit", "server", "timeout", "connection", "bad_request", "auth", "not_found", "other"
+    "rate_limit",
+    "server",
+    "timeout",
+    "connection",
+    "conflict",
+    "bad_request",
+    "auth",
+    "not_found",
+    "other",
 ]
-_RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
+"""How a failed call is classified (:func:`_classify`), once, from the status and the exception:
+
+- ``auth``: credentials missing (litellm or the provider's client says so before any request)
+  or refused (401, 403); ``not_found``: unknown model or wrong ``api_base`` (404). Both are
+  **fatal**: the run stops at once (:attr:`CallFailed.fatal`).
+- ``bad_request``: any other 4xx but 408, 409 and 429 (400, 413, 422, a context window
+  exceeded, a content filter): **final** for that call, never retried — the same request would
+  be refused again. ``other``: an exception with no status (final too).
+- ``rate_limit`` (429), ``timeout`` (408, or no answer in time), ``conflict`` (409),
+  ``server`` (5xx) and ``connection`` (refused, dropped, reset): **retryable**.
+"""
+_RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection", "conflict"})
+_FATAL: frozenset[str] = frozenset({"auth", "not_found"})
 
 
 @dataclass(slots=True)
@@ -44,12 +66,17 @@ class Completion:
 
 
 class CallFailed(Exception):
-    """One provider call failed; ``retryable`` says whether trying again may help."""
+    """One provider call failed, classified (:data:`ErrorKind`); the message is redacted of keys.
+
+    ``retryable``: trying again may help; ``fatal``: no call of the run can succeed (credentials,
+    unknown model); neither: this call is final (a 4xx such as 400 or 413)."""
 
     def __init__(
         self, kind: ErrorKind, message: str, *, status: int | None = None, retry_after: float | None = None
     ):
-        super().__init__(f"{kind}: {message}")
+        from judgecal.redact import redact  # noqa: PLC0415
+
+        super().__init__(redact(f"{kind}: {message}"))
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
@@ -57,6 +84,10 @@ class CallFailed(Exception):
     @property
     def retryable(self) -> bool:
         return self.kind in _RETRYABLE
+
+    @property
+    def fatal(self) -> bool:
+        return self.kind in _FATAL
 
 
 class Completer(Protocol):
@@ -101,6 +132,12 @@ def _retry_after(exc: Exception) -> float | None:
     for headers in candidates:
         if not headers:
             continue
+        millis = headers.get("retry-after-ms")  # OpenAI's, more precise when both are sent
+        if millis is not None:
+            try:
+                return max(0.0, float(millis) / 1000)
+            except ValueError:
+                pass
         value = headers.get("retry-after") or headers.get("Retry-After")
         if value is None:
             continue
@@ -132,17 +169,54 @@ def _looks_like_connection(exc: BaseException) -> bool:
     return False
 
 
+_MISSING_KEY = re.compile(
+    r"missing credentials|missing [\w ]{0,30}api[ _-]?key|api[ _-]?key client option must be set"
+    r"|no api[ _-]?key|api[ _-]?key (?:is )?(?:not set|not found|not provided|missing|required)"
+    r"|(?:invalid|incorrect) (?:x-)?api[ _-]?key",
+    re.IGNORECASE,
+)
+"""What litellm and the providers' clients say when no key (or a malformed one) was given. They
+say it before any request, as an InternalServerError (OpenAI) or an APIConnectionError
+(Gemini), which would otherwise be retried as a server or connection error."""
+
+
+def _status_kind(status: int) -> ErrorKind | None:
+    if status in (401, 403):
+        return "auth"
+    if status == 404:
+        return "not_found"
+    if status == 408:
+        return "timeout"
+    if status == 409:
+        return "conflict"
+    if status == 429:
+        return "rate_limit"
+    if 400 <= status < 500:
+        return "bad_request"
+    return None
+
+
 def _classify(exc: Exception) -> CallFailed:
+    """A litellm exception -> a :class:`CallFailed` of the right :data:`ErrorKind` (its docstring)."""
     litellm = _import_litellm()
     status = getattr(exc, "status_code", None)
     message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+    by_status = _status_kind(status) if isinstance(status, int) else None
     kind: ErrorKind
-    if isinstance(exc, litellm.RateLimitError) or status == 429:
+    # the HTTP status decides over litellm's exception class (which it sometimes picks from the
+    # error body's wording); a message saying the key is missing decides over both
+    if _MISSING_KEY.search(str(exc)[:2000]):
+        kind = "auth"
+    elif by_status is not None:
+        kind = by_status
+    elif isinstance(exc, litellm.RateLimitError):
         kind = "rate_limit"
     elif isinstance(exc, litellm.Timeout | asyncio.TimeoutError | TimeoutError):
         kind = "timeout"
     elif isinstance(exc, litellm.APIConnectionError) or _looks_like_connection(exc):
         kind = "connection"
+    elif isinstance(status, int) and status >= 500:
+        kind = "server"
     elif isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
         kind = "auth"
     elif isinstance(exc, litellm.NotFoundError):
@@ -158,6 +232,42 @@ def _classify(exc: Exception) -> CallFailed:
     else:
         kind = "other"
     return CallFailed(kind, message, status=status, retry_after=_retry_after(exc))
+
+
+def missing_key_hint(model: str, *, api_base: str | None = None, api_key: str | None = None) -> str | None:
+    """Which environment variable litellm looks for the key of ``model`` in, when it is unset and
+    no key was given (``"OPENAI_API_KEY is not set"``); None when there is nothing to say."""
+    if api_key or api_base or model.startswith(("sim/", "local/")):
+        return None
+    try:
+        found = _import_litellm().validate_environment(model)
+    except Exception:  # noqa: BLE001 - a hint only
+        return None
+    names = [k for k in found.get("missing_keys") or [] if "KEY" in k or "TOKEN" in k]
+    if not names:
+        return None
+    return f"{' or '.join(names)} is not set"
+
+
+def what_to_check(model: str, failed: CallFailed, completer: Any = None) -> str:
+    """What a user should check after the fatal or final failure ``failed`` of ``model`` (through
+    ``completer``): the unset key variable, the model string, or the request itself."""
+    if failed.kind == "auth":
+        missing = missing_key_hint(
+            model, api_base=getattr(completer, "api_base", None), api_key=getattr(completer, "api_key", None)
+        )
+        if missing:
+            return (
+                f"{missing}: set it, or name the variable holding the key with --api-key-env "
+                "(api_key_env in judgecal.toml)"
+            )
+        return (
+            "check the API key (missing, wrong, or not allowed this model; --api-key-env names the "
+            "variable holding it)"
+        )
+    if failed.kind == "not_found":
+        return "check the model string (litellm's form, e.g. openai/gpt-4o-mini) and --api-base"
+    return "the provider refuses the request as sent"
 
 
 class LiteLLMCompleter:
@@ -181,7 +291,9 @@ class LiteLLMCompleter:
         self.litellm_model = model
         """The model string litellm is called with."""
         self.api_base = api_base
-        self.api_key = api_key if api_key is not None else ("none" if api_base else None)
+        # a keyless OpenAI-compatible server still needs *a* key for the OpenAI client to send
+        self.api_key = api_key or ("none" if api_base else None)
+        register_key(api_key)
         self.structured = structured
         self._schema_rejected = False
         _import_litellm()
@@ -237,6 +349,12 @@ class LiteLLMCompleter:
                 )
             raise failed from exc
         latency_ms = (time.perf_counter() - start) * 1000
+        if response is None or not getattr(response, "choices", None):
+            # litellm 1.106 answers an HTTP 422 by retrying once without the parameters it can drop
+            # (drop_params), then returns None instead of raising: the request was refused as sent
+            raise CallFailed(
+                "bad_request", "the provider returned no completion (an HTTP 422 that litellm swallowed?)"
+            )
         choice = response.choices[0]
         usage = getattr(response, "usage", None)
         hidden = getattr(response, "_hidden_params", None) or {}

@@ -5,6 +5,9 @@ Precedence for every setting: command-line flag > ``JUDGECAL_*`` environment var
 
 - ``JUDGECAL_HOME``: the home folder (default ``./.judgecal``, project-local like ``.git``).
 - ``DATABASE_URL`` (or ``JUDGECAL_DATABASE_URL``): the database; default SQLite in the home folder.
+- ``api_key_env`` (``--api-key-env``, ``JUDGECAL_API_KEY_ENV``): the *name* of the environment
+  variable holding the provider's key. judgecal reads the key from it when a command starts and
+  never stores or prints it (:mod:`judgecal.redact`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,31 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from judgecal._yamlio import error_message, field_name
 from judgecal.errors import ConfigError
 
-__all__ = ["Config", "GradeDefaults", "database_url", "home", "load_config"]
+__all__ = ["Config", "GradeDefaults", "api_key_from_env", "database_url", "home", "load_config"]
+
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,199}$"
+"""What an environment variable's name looks like."""
+
+
+def check_env_name(value: str | None) -> str | None:
+    """``value`` if it is an environment variable's name (or None); else a ValueError that does
+    not repeat it — it may be the key itself, pasted by mistake (it is registered for redaction)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if re.match(ENV_NAME, value):
+        return value
+    from judgecal.redact import register  # noqa: PLC0415
+
+    register(value)
+    raise ValueError(
+        "must be the name of an environment variable (letters, digits and _), not the key itself"
+    )
 
 
 class GradeDefaults(BaseModel):
@@ -32,6 +54,15 @@ class GradeDefaults(BaseModel):
     """Default judge model string (e.g. ``openai/gpt-4o-mini``, ``sim/accurate``)."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible server."""
+    api_key_env: str | None = None
+    """The name of the environment variable holding the provider's key (never the key itself),
+    sent to any provider, ``api_base`` servers included."""
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        return check_env_name(value)
+
     concurrency: int = Field(default=8, ge=1, le=1024)
     """Calls in flight at once."""
     timeout: float = Field(default=60.0, gt=0)
@@ -93,6 +124,32 @@ def load_config() -> Config:
         raise ConfigError(
             error_message(err), location=f"{path}:{line}" if line else str(path), field=field_name(loc)
         ) from None
+
+
+def api_key_from_env(name: str, *, source: str) -> str:
+    """The key in environment variable ``name`` (named by ``source``: a flag, a variable or a
+    file), registered with :func:`judgecal.redact.register` so it is never stored or printed.
+
+    A :class:`ConfigError` naming the variable and ``source`` when the name is not a variable's
+    name (the key itself, pasted by mistake: it is not repeated), or the variable is unset or
+    empty."""
+    from judgecal.redact import register  # noqa: PLC0415
+
+    try:
+        check_env_name(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field=source) from None
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        state = "is not set" if value is None else "is empty"
+        raise ConfigError(
+            f"environment variable {name} {state}; set it to the provider's API key, or name another "
+            "variable",
+            field=source,
+        )
+    value = value.strip()
+    register(value)
+    return value
 
 
 def home() -> Path:

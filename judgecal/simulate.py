@@ -456,37 +456,51 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 def load_config(path: str | Path) -> SimConfig:
     """Read a simulator config from a YAML or JSON file (``.json`` is JSON, anything else YAML).
 
-    Raises ValueError naming the file (and line, or field path) of the first problem.
+    YAML goes through the bounded loader rubric files use (:func:`judgecal._yamlio.parse_yaml`):
+    files over 1 MiB, more than 100 aliases or aliases expanding past 10,000 values are refused
+    before they cost any time. Raises ValueError naming the file (and line, and field path) of the
+    first problem.
     """
+    from judgecal._yamlio import MAX_YAML_BYTES, field_name, parse_yaml  # noqa: PLC0415
+    from judgecal.errors import InputError  # noqa: PLC0415
+
     path = Path(path)
+    json_file = path.suffix.lower() == ".json"
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read() if json_file else f.read(MAX_YAML_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the simulator config: {exc.strerror}") from None
-    if path.suffix.lower() == ".json":
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: the simulator config is not UTF-8 text") from None
+    line_of: Callable[[tuple[str | int, ...]], int | None] = lambda loc: None  # noqa: E731
+    if json_file:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     else:
-        import yaml
-
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-            raise ValueError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+            data, lines = parse_yaml(text, str(path))
+        except InputError as exc:
+            where = ": ".join(p for p in (exc.location, exc.field) if p)
+            detail = exc.detail.replace("not valid YAML", "invalid YAML", 1)
+            raise ValueError(f"{where}: {detail}") from None
+        line_of = lines.line_of
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the simulator config must be a mapping with 'profiles' (and 'items')")
     try:
         return SimConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        out = []
         for err in exc.errors():
-            field = ".".join(str(part) for part in err["loc"]) or "(top level)"
-            lines.append(f"{path}: {field}: {err['msg']}")
-        raise ValueError("\n".join(lines)) from None
+            loc = tuple(err["loc"])
+            line = line_of(loc)
+            where = f"{path}:{line}" if line else str(path)
+            out.append(f"{where}: {field_name(loc) if loc else '(top level)'}: {err['msg']}")
+        raise ValueError("\n".join(out)) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -82,18 +82,13 @@ def test_unreachable_provider_exits_3(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = jc(
-        "grade",
-        "support-billing",
-        "--judge",
-        "openai/x",
-        "--api-base",
-        f"http://127.0.0.1:{port}/v1",
-        "--max-retries",
-        "0",
-        "--quiet",
-    )
-    assert result.exit_code == 3 and "no unit got an answer" in result.stderr
+    args = ["grade", "support-billing", "--judge", "openai/x", "--api-base", f"http://127.0.0.1:{port}/v1"]
+    result = jc(*args, "--max-retries", "0", "--quiet")
+    # the preflight finds it (a few attempts a second or two apart), before the run starts
+    assert result.exit_code == 3 and "no answer to the preflight call after 3 attempts" in result.stderr
+    assert "connection" in result.stderr and "--no-preflight" in result.stderr
+    without = jc(*args, "--max-retries", "0", "--no-preflight", "--quiet")
+    assert without.exit_code == 3 and "no unit got an answer" in without.stderr
 
 
 def _malformed_rubric(tmp_path: Path) -> Path:

@@ -384,4 +384,9 @@ def test_cli_exit_codes(synthetic) -> None:  # type: ignore[no-untyped-def]
         ],
     )
     assert gone.exit_code == 3, gone.output
-    assert "openai/unreachable: no verdict on any item (every call failed)" in gone.output
+    assert "openai/unreachable: no answer to the preflight call" in gone.output
+    args = ["compare", "support-billing", "-j", "sim/accurate", "-j", "openai/unreachable"]
+    url = f"http://127.0.0.1:{port}/v1"
+    unchecked = runner.invoke(app, [*args, "--api-base", url, "--max-retries", "0", "-q", "--no-preflight"])
+    assert unchecked.exit_code == 3, unchecked.output
+    assert "openai/unreachable: no verdict on any item (every call failed)" in unchecked.output

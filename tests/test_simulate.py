@@ -610,7 +610,7 @@ def test_profile_validation_errors():
 def test_load_config_names_file_and_field(tmp_path):
     bad = tmp_path / "sim.yaml"
     bad.write_text("profiles:\n  judge:\n    accuracy: 1.5\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"sim\.yaml: profiles\.judge\.accuracy: .*less than"):
+    with pytest.raises(ValueError, match=r"sim\.yaml:3: profiles\.judge\.accuracy: .*less than"):
         load_config(bad)
     good = tmp_path / "sim.json"
     good.write_text(
@@ -634,6 +634,25 @@ def test_load_config_names_file_and_field(tmp_path):
     broken.write_text("profiles: [\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken\.yaml:\d+: invalid YAML"):
         load_config(broken)
+
+
+def test_load_config_refuses_an_alias_bomb_and_a_huge_file_fast_naming_the_file(tmp_path):
+    """A "billion laughs" simulator config is refused by the bounded YAML loader (alias count and
+    expansion limits) before it costs any time; so is a file over 1 MiB (before parsing)."""
+    import time
+
+    levels = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(levels) + "\nprofiles:\n  judge: *a8\n", encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=r"bomb\.yaml:\d+: .*alias"):
+        load_config(bomb)
+    assert time.perf_counter() - started < 5.0, "refused only after expanding it"  # generous bound
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("profiles:\n  judge: {}\n# " + "x" * (1024 * 1024 + 10) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"huge\.yaml: file is larger than 1048576 bytes"):
+        load_config(huge)
 
 
 def test_presets_are_documented_and_valid():

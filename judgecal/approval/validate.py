@@ -3,6 +3,12 @@
 One command answers "may we trust this judge?". Every verdict goes
 through the cached pipeline, so a validation repeated with nothing changed makes no provider
 call and reaches the same decision.
+
+Before the first call a preflight (:mod:`judgecal.preflight`) checks that the judge answers with
+these credentials; ``limits.max_calls`` and ``limits.max_cost`` hold for the whole validation
+(:class:`judgecal.budget.Budget`: the grading first, each probe then gets what is left). A
+validation a cap cut short is never approved: its decision is at best ``inconclusive``, with a
+``budget`` gate saying which stages were cut.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from judgecal.approval.certificate import Certificate
-from judgecal.approval.gate import Decision, decide
+from judgecal.approval.gate import Decision, GateResult, decide
 from judgecal.approval.policy import Policy, load_policy
+from judgecal.budget import Budget
 from judgecal.calibrate.report import CalibrationReport
 from judgecal.judge import JudgeConfig, Limits
 from judgecal.llm import Completer, Completion
+from judgecal.preflight import PreflightResult
 from judgecal.probes.base import BATTERY_ALPHA, ProbeReport, settle
 from judgecal.rubric import Rubric
 
@@ -44,6 +52,11 @@ class ValidationResult(BaseModel):
     """The probe results."""
     run_id: str
     """The grading run of the test split."""
+    preflight: PreflightResult | None = None
+    """The preflight check before the first call (None when not attempted)."""
+    stopped: list[str] = []
+    """The stages a call or cost cap cut short (empty when none): such a validation is never
+    approved."""
 
     @property
     def exit_code(self) -> int:
@@ -118,6 +131,7 @@ async def avalidate(
     n_resamples: int = 2000,
     seed: int = 0,
     fail_fast: bool = False,
+    preflight: bool = True,
 ) -> ValidationResult:
     """Validate a judge configuration against a rubric's gold set and a policy.
 
@@ -130,13 +144,23 @@ async def avalidate(
     ``probes`` replaces the policy's list of gated probes (the gate then reads only those);
     ``completer`` reaches the judge (default: resolve ``judge.model``, ``sim/...`` included);
     ``judge_family`` is the judge's model family for self-preference (default: inferred).
+
+    ``preflight``: before the first call, check with one tiny call that the judge answers
+    (:mod:`judgecal.preflight`; skipped anyway when every unit would come from the cache); a
+    fatal failure raises :class:`~judgecal.errors.ProviderError` with nothing stored.
+    ``limits.max_calls`` / ``limits.max_cost`` bound the whole validation, grading and probes
+    together; with ``max_cost`` set, a judge whose price is unknown is refused before any call
+    (:func:`judgecal.budget.require_known_price`, :class:`~judgecal.errors.ConfigError`).
     """
     from judgecal import __version__  # noqa: PLC0415
+    from judgecal.budget import require_known_price  # noqa: PLC0415
     from judgecal.calibrate.inputs import input_from_run  # noqa: PLC0415
     from judgecal.calibrate.report import build_report  # noqa: PLC0415
     from judgecal.gold import find_gold  # noqa: PLC0415
     from judgecal.judge import agrade, sim_items_from_gold  # noqa: PLC0415
     from judgecal.llm import open_completer  # noqa: PLC0415
+    from judgecal.plan import aplan_validation, plan_grade  # noqa: PLC0415
+    from judgecal.preflight import apreflight_run  # noqa: PLC0415
     from judgecal.probes.base import _teach_sim, arun_probes, available_probes  # noqa: PLC0415
     from judgecal.rubric import find_rubric  # noqa: PLC0415
     from judgecal.store import Store  # noqa: PLC0415
@@ -152,6 +176,32 @@ async def avalidate(
     names = _probe_names(policy_, judge_)
     available_probes(names)  # unknown or broken probes fail before any judge is called
     store = store or Store()
+    budget = Budget.of(limits)
+    max_cost = limits.max_cost if limits is not None else None
+    needed = 0
+    if preflight or max_cost is not None:
+        # any call at all? the grading's own units first (cheap); the probes' only when it has none
+        needed = plan_grade(rubric_, gold_, judge_, store=store, split="test", preflight=False).calls
+        if needed == 0:
+            planned = await aplan_validation(
+                rubric_,
+                judge_,
+                gold=gold_,
+                policy=policy_,
+                store=store,
+                judge_family=judge_family,
+                seed=seed,
+                fail_fast=fail_fast,
+                preflight=False,
+            )
+            needed = planned.calls
+
+    async def check(inner: Completer) -> PreflightResult:
+        """The preflight, and the refusal of a cost cap that cannot be held (before any call)."""
+        checked = await apreflight_run(inner, needed, enabled=preflight, limits=limits)
+        if needed:
+            require_known_price(judge_.model, max_cost, checked)
+        return checked
 
     def report(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -165,9 +215,10 @@ async def avalidate(
             metered,
             store=store,
             split="test",
-            limits=limits,
+            limits=budget.limits(limits),
             progress=lambda d, t: report("grading", d, t),
         )
+        budget.charge("grading", result)
         inp = input_from_run(store, result.run_id)
         calibration = build_report(
             inp,
@@ -217,6 +268,7 @@ async def avalidate(
                 seed=seed,
                 n_resamples=n_resamples,
                 on_derived=on_derived,
+                budget=budget,
             )
             results.extend(one.results)
             calls += one.calls
@@ -233,17 +285,21 @@ async def avalidate(
         return result, calibration, probe_report
 
     if completer is not None:
+        checked = await check(completer)
         metered = _Metered(completer)
         result, calibration, probe_report = await run(metered, None)
     else:
         sim_items = sim_items_from_gold(rubric_, gold_.items) if judge_.model.startswith("sim/") else None
         with open_completer(judge_.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
+            checked = await check(opened.completer)
             metered = _Metered(opened.completer)
             # the simulator judgecal started, or a `judgecal simulate serve` at a loopback api_base
             teach = _teach_sim(rubric_, gold_, opened.sim, api_base=api_base)
             result, calibration, probe_report = await run(metered, teach)
 
     decision = decide(policy_, calibration, probe_report, judge_)
+    if budget.stopped:
+        decision = cut_short(decision, budget.reason())
     model_version = (
         metered.models.most_common(1)[0][0] if metered.models else _stored_model_version(store, result.run_id)
     )
@@ -280,7 +336,34 @@ async def avalidate(
         calibration=calibration,
         probes=probe_report,
         run_id=result.run_id,
+        preflight=checked,
+        stopped=list(budget.stopped),
     )
+
+
+def cut_short(decision: Decision, why: str) -> Decision:
+    """The decision of a validation a call or cost cap cut short: a ``budget`` gate that is
+    inconclusive, and the tier at best ``inconclusive`` — some units were never graded, so no
+    figure covers the whole test split or battery and nothing may be approved. A rejection stays
+    a rejection (a gate failed on what was graded)."""
+    gate = GateResult(
+        gate="budget",
+        name="call and cost caps",
+        status="inconclusive",
+        reason=f"{why}; validate again with a larger --max-calls/--max-cost (stored verdicts are reused)",
+        meets_on_points=False,
+    )
+    line = f"budget inconclusive ({gate.name}): {gate.reason}"
+    update: dict[str, Any] = {"gates": [*decision.gates, gate], "reasons": [line, *decision.reasons]}
+    if decision.tier != "rejected":
+        update |= {
+            "tier": "inconclusive",
+            "reasons": [line, *(r for r in decision.reasons if not r.startswith("PROVISIONAL"))],
+            "obligations": [],
+            "labels_needed": None,
+            "labels_needed_per_class": {},
+        }
+    return decision.model_copy(update=update)
 
 
 def _stored_model_version(store: Any, run_id: str) -> str | None:

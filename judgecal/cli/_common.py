@@ -24,18 +24,20 @@ err = Console(stderr=True)
 
 
 def boundary(func: F) -> F:
-    """Turn judgecal errors into one red line and the right exit code (``--debug`` re-raises)."""
+    """Turn judgecal errors into one red line and the right exit code (``--debug`` re-raises).
+    The line is redacted of keys (:mod:`judgecal.redact`), like the error's own message."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from judgecal.errors import JudgecalError
+        from judgecal.redact import redact
 
         try:
             return func(*args, **kwargs)
         except JudgecalError as exc:
             if state.debug:
                 raise
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: what finished is stored; run the same command to resume")

@@ -3,6 +3,8 @@ how they combine with ``judgecal.toml`` (flag > ``JUDGECAL_*`` variable > file >
 
 from __future__ import annotations
 
+import os
+import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +79,30 @@ def api_base_option() -> Any:
     return typer.Option(None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL.")
 
 
+def api_key_env_option() -> Any:
+    # no envvar= here: api_key() reads JUDGECAL_API_KEY_ENV itself, to name the source in errors
+    return typer.Option(
+        None,
+        "--api-key-env",
+        metavar="NAME",
+        help="Name of the environment variable holding the provider's API key (not the key), sent to "
+        "any provider, --api-base servers included; or set JUDGECAL_API_KEY_ENV, or grade.api_key_env "
+        "in judgecal.toml. Default: litellm's variable for the provider (OPENAI_API_KEY, ...).",
+    )
+
+
+def deadline_option() -> Any:
+    return typer.Option(
+        None,
+        "--deadline",
+        min=0.001,
+        metavar="SECONDS",
+        envvar="JUDGECAL_DEADLINE",
+        help="Stop after this many seconds in all, retries and waits included; units without an answer "
+        'are skipped (the run is stopped, "deadline reached"). Default: none.',
+    )
+
+
 def concurrency_option() -> Any:
     return typer.Option(
         None,
@@ -104,6 +130,32 @@ def max_retries_option() -> Any:
     )
 
 
+def dry_run_option() -> Any:
+    return typer.Option(
+        False,
+        "--dry-run",
+        help="Print the provider calls each stage would make (after the cache) and the estimated cost "
+        'from litellm\'s price map (or "unknown price"); make no call, write nothing. Exit code 0.',
+    )
+
+
+def preflight_option() -> Any:
+    return typer.Option(
+        True,
+        "--preflight/--no-preflight",
+        help="Before the first call, check with one tiny call that the model answers with this key "
+        "(a missing or refused key, or an unknown model, then stops the command at once with exit "
+        "code 3). Skipped anyway when every unit would come from the cache.",
+    )
+
+
+def print_plan(plan: Any) -> None:
+    """A dry run's plan (:func:`judgecal.plan.render_plan`), as plain text on stdout."""
+    from judgecal.plan import render_plan
+
+    typer.echo(render_plan(plan))
+
+
 def max_calls_option(help: str = "Stop after this many provider requests.") -> Any:
     return typer.Option(None, "--max-calls", min=0, help=help)
 
@@ -126,6 +178,24 @@ def report_json_option() -> Any:
     return typer.Option(None, "--report-json", help="Also write the report as JSON.")
 
 
+def api_key(flag: str | None, cfg: GradeDefaults) -> tuple[str | None, str | None]:
+    """The variable naming the provider's key and the key in it: ``--api-key-env``, else
+    ``JUDGECAL_API_KEY_ENV``, else ``grade.api_key_env`` in judgecal.toml; ``(None, None)`` when none
+    is given (litellm then reads the provider's own variable). A :class:`ConfigError` naming the
+    variable and where it was named when the variable is unset or empty — before any call."""
+    from judgecal.settings import api_key_from_env, config_path  # noqa: PLC0415
+
+    if flag:
+        name, source = flag, "--api-key-env"
+    elif os.environ.get("JUDGECAL_API_KEY_ENV"):
+        name, source = os.environ["JUDGECAL_API_KEY_ENV"], "JUDGECAL_API_KEY_ENV"
+    elif cfg.api_key_env:
+        name, source = cfg.api_key_env, f"grade.api_key_env in {config_path() or 'judgecal.toml'}"
+    else:
+        return None, None
+    return name, api_key_from_env(name.strip(), source=source)
+
+
 def judge_config(
     model: str,
     cfg: GradeDefaults,
@@ -136,9 +206,10 @@ def judge_config(
     aggregation: AggName,
     orders: OrdersName,
     seed: int | None = None,
+    api_key_env: str | None = None,
 ) -> JudgeConfig:
     """The judge configuration the flags describe: each sampling flag, else the configuration's
-    value."""
+    value. ``api_key_env``: the variable's name, as :func:`api_key` resolved it (never the key)."""
     from judgecal.judge import JudgeConfig, Sampling  # noqa: PLC0415
 
     return JudgeConfig(
@@ -151,6 +222,7 @@ def judge_config(
         samples=samples,
         aggregation=aggregation.value,
         orders=orders.value,
+        api_key_env=api_key_env.strip() if api_key_env else None,
     )
 
 
@@ -162,8 +234,10 @@ def limits(
     max_retries: int | None,
     max_calls: int | None = None,
     max_cost: float | None = None,
+    deadline: float | None = None,
 ) -> Limits:
-    """The call limits: each flag, else the configuration's value."""
+    """The call limits: each flag, else the configuration's value. ``deadline`` counts from now
+    and is shared by every run of the command (``Limits.deadline_at``)."""
     from judgecal.judge import Limits  # noqa: PLC0415
 
     return Limits(
@@ -172,4 +246,6 @@ def limits(
         max_retries=cfg.max_retries if max_retries is None else max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
+        deadline=deadline,
+        deadline_at=None if deadline is None else time.time() + deadline,
     )

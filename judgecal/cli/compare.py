@@ -15,7 +15,10 @@ from judgecal.cli._judging import (
     OrdersName,
     aggregation_option,
     api_base_option,
+    api_key_env_option,
     concurrency_option,
+    deadline_option,
+    dry_run_option,
     gold_option,
     html_option,
     judge_config,
@@ -25,11 +28,14 @@ from judgecal.cli._judging import (
     max_retries_option,
     max_tokens_option,
     orders_option,
+    preflight_option,
+    print_plan,
     report_json_option,
     samples_option,
     temperature_option,
     timeout_option,
 )
+from judgecal.cli._judging import api_key as resolve_api_key
 from judgecal.cli._judging import limits as call_limits
 
 
@@ -79,11 +85,15 @@ def compare_command(
     temperature: float | None = temperature_option(),
     max_tokens: int | None = max_tokens_option(),
     api_base: str | None = api_base_option(),
+    api_key_env: str | None = api_key_env_option(),
     concurrency: int | None = concurrency_option(),
     timeout: float | None = timeout_option(),
     max_retries: int | None = max_retries_option(),
     max_calls: int | None = max_calls_option("Stop each judge after this many provider requests."),
     max_cost: float | None = max_cost_option("Stop each judge after spending this many USD."),
+    deadline: float | None = deadline_option(),
+    preflight: bool = preflight_option(),
+    dry_run: bool = dry_run_option(),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
@@ -106,6 +116,7 @@ def compare_command(
 
     cfg = load_config().grade
     policy_margin, policy_metric, confidence = _policy_compare(policy)
+    key_env, key = resolve_api_key(api_key_env, cfg)
     configs = [
         judge_config(
             m,
@@ -115,6 +126,7 @@ def compare_command(
             samples=samples,
             aggregation=aggregation,
             orders=orders,
+            api_key_env=key_env,
         )
         for m in judge
     ]
@@ -125,8 +137,19 @@ def compare_command(
         max_retries=max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
+        deadline=deadline,
     )
+    if dry_run:
+        from judgecal.gold import find_gold
+        from judgecal.plan import plan_compare
+        from judgecal.rubric import find_rubric
+
+        rubric_ = find_rubric(rubric)
+        gold_ = find_gold(gold or rubric_.name, rubric_)
+        print_plan(plan_compare(rubric_, gold_, configs, split=split.value, preflight=preflight))
+        return
     options: dict[str, Any] = {
+        "preflight": preflight,
         "split": split.value,
         "margin": policy_margin if margin is None else margin,
         "metric": policy_metric if metric is None else metric.value,
@@ -135,6 +158,7 @@ def compare_command(
         "seed": seed,
         "limits": limits,
         "api_base": api_base or cfg.api_base,
+        "api_key": key,
     }
     if quiet or as_json:
         result = compare_judges(rubric, gold, configs, **options)

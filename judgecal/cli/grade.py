@@ -13,7 +13,10 @@ from judgecal.cli._judging import (
     OrdersName,
     aggregation_option,
     api_base_option,
+    api_key_env_option,
     concurrency_option,
+    deadline_option,
+    dry_run_option,
     gold_option,
     judge_config,
     judge_option,
@@ -22,10 +25,13 @@ from judgecal.cli._judging import (
     max_retries_option,
     max_tokens_option,
     orders_option,
+    preflight_option,
+    print_plan,
     samples_option,
     temperature_option,
     timeout_option,
 )
+from judgecal.cli._judging import api_key as resolve_api_key
 from judgecal.cli._judging import limits as call_limits
 
 
@@ -45,18 +51,24 @@ def grade_command(
     max_tokens: int | None = max_tokens_option(),
     seed: int | None = typer.Option(None, "--seed", help="Base sampling seed sent to the provider."),
     api_base: str | None = api_base_option(),
+    api_key_env: str | None = api_key_env_option(),
     concurrency: int | None = concurrency_option(),
     timeout: float | None = timeout_option(),
     max_retries: int | None = max_retries_option(),
     max_calls: int | None = max_calls_option(),
     max_cost: float | None = max_cost_option(),
+    deadline: float | None = deadline_option(),
+    preflight: bool = preflight_option(),
+    dry_run: bool = dry_run_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Grade every item of a gold set with a judge; store every call; reuse stored verdicts.
 
     Exit code 0 when the run finished (invalid answers and failed calls are outcomes, counted in
-    the summary), 3 when no unit got an answer at all or the provider refused the model.
+    the summary), 2 for bad input (an unset --api-key-env variable included), 3 when no unit got an
+    answer at all or the provider refused the model, the key or every request (the run is stored as
+    failed with the cause).
     """
     from judgecal.errors import ConfigError, ProviderError
     from judgecal.gold import find_gold, load_gold
@@ -79,6 +91,7 @@ def grade_command(
         gold_set = load_gold(input_file, loaded_rubric, require_labels=False)
     else:
         gold_set = find_gold(gold or loaded_rubric.name, loaded_rubric)
+    key_env, key = resolve_api_key(api_key_env, cfg)
     judge_cfg = judge_config(
         model,
         cfg,
@@ -88,6 +101,7 @@ def grade_command(
         aggregation=aggregation,
         orders=orders,
         seed=seed,
+        api_key_env=key_env,
     )
     limits = call_limits(
         cfg,
@@ -96,8 +110,18 @@ def grade_command(
         max_retries=max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
+        deadline=deadline,
     )
     store = Store()
+    if dry_run:
+        from judgecal.plan import plan_grade
+
+        print_plan(
+            plan_grade(
+                loaded_rubric, gold_set, judge_cfg, store=store, split=split.value, preflight=preflight
+            )
+        )
+        return
     if quiet or as_json:
         result = grade(
             loaded_rubric,
@@ -107,6 +131,8 @@ def grade_command(
             split=split.value,
             limits=limits,
             api_base=api_base or cfg.api_base,
+            api_key=key,
+            preflight=preflight,
         )
     else:
         with progress_bar(7) as bar:
@@ -123,15 +149,20 @@ def grade_command(
                 split=split.value,
                 limits=limits,
                 api_base=api_base or cfg.api_base,
+                api_key=key,
                 progress=progress,
+                preflight=preflight,
             )
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json", exclude={"verdicts"})))
     else:
         render_summary(result, gold_set.name, split.value)
     if result.n_units and result.n_ok + result.n_invalid == 0:
+        cause = (store.get_run(result.run_id).error or "").removeprefix("no unit got an answer; ")
         raise ProviderError(
-            f"no unit got an answer from {model}; see `judgecal runs show {result.run_id[:12]}`"
+            f"no unit got an answer from {model}"
+            + (f" ({cause})" if cause else "")
+            + f"; see `judgecal runs show {result.run_id[:12]}`"
         )
 
 

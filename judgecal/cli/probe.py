@@ -9,11 +9,19 @@ import typer
 from judgecal.cli._common import SplitName, boundary, err, out
 from judgecal.cli._judging import (
     api_base_option,
+    api_key_env_option,
     concurrency_option,
+    deadline_option,
+    dry_run_option,
     judge_option,
+    max_calls_option,
+    max_cost_option,
     max_retries_option,
+    preflight_option,
+    print_plan,
     timeout_option,
 )
+from judgecal.cli._judging import api_key as resolve_api_key
 from judgecal.cli._judging import limits as call_limits
 
 
@@ -34,9 +42,15 @@ def probe_command(
         help="The judge's model family for self-preference (default: inferred from the model string).",
     ),
     api_base: str | None = api_base_option(),
+    api_key_env: str | None = api_key_env_option(),
     concurrency: int | None = concurrency_option(),
     timeout: float | None = timeout_option(),
     max_retries: int | None = max_retries_option(),
+    max_calls: int | None = max_calls_option("Stop the whole battery after this many provider requests."),
+    max_cost: float | None = max_cost_option("Stop the whole battery after spending this many USD."),
+    deadline: float | None = deadline_option(),
+    preflight: bool = preflight_option(),
+    dry_run: bool = dry_run_option(),
     seed: int = typer.Option(0, "--seed", help="Seed for variants and bootstraps."),
     plan_only: bool = typer.Option(
         False, "--plan", help="Print each probe's cost in calls and whether it can pass; make no call."
@@ -97,15 +111,45 @@ def probe_command(
             plan_probes(r, g, names=probe or None, split=split.value, judge_family=family), as_json=as_json
         )
         return
+    key_env, key = resolve_api_key(api_key_env, cfg)
+    judge_cfg = JudgeConfig(model=judge, api_key_env=key_env)
+    if dry_run:
+        from judgecal.plan import plan_probe
+
+        print_plan(
+            plan_probe(
+                r,
+                g,
+                judge_cfg,
+                names=probe or None,
+                split=split.value,
+                judge_family=family,
+                seed=seed,
+                force=force,
+                preflight=preflight,
+            )
+        )
+        return
+    limits = call_limits(
+        cfg,
+        concurrency=concurrency,
+        timeout=timeout,
+        max_retries=max_retries,
+        max_calls=max_calls,
+        max_cost=max_cost,
+        deadline=deadline,
+    )
     with err.status("probing…"):
         report = run_probes(
             r,
             g,
-            JudgeConfig(model=judge),
+            judge_cfg,
+            preflight=preflight,
             api_base=api_base or cfg.api_base,
+            api_key=key,
             names=probe or None,
             split=split.value,
-            limits=call_limits(cfg, concurrency=concurrency, timeout=timeout, max_retries=max_retries),
+            limits=limits,
             judge_family=family,
             seed=seed,
             force=force,

@@ -1,4 +1,5 @@
-"""``judgecal runs``: stored runs."""
+"""``judgecal runs``: stored runs. Error texts and raw answers are stored redacted of keys; what
+is shown passes :func:`judgecal.redact.redact` again (a database written before redaction)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import typer
 
 from judgecal.cli._common import boundary, out
+from judgecal.redact import redact
 
 runs_app = typer.Typer(help="List and inspect stored runs.", no_args_is_help=True)
 
@@ -26,7 +28,7 @@ def list_runs(
 
     runs = Store().list_runs(limit=limit, rubric=rubric, kind=kind)
     if as_json:
-        out.print_json(json.dumps([r.model_dump(mode="json") for r in runs]))
+        out.print_json(redact(json.dumps([r.model_dump(mode="json") for r in runs])))
         return
     if not runs:
         out.print("no runs yet: `judgecal grade <rubric> --judge <model>` makes one")
@@ -72,7 +74,7 @@ def show_run(
             }
             for ri, c in rows
         ]
-        out.print_json(json.dumps(payload))
+        out.print_json(redact(json.dumps(payload)))
         return
     table = Table(show_header=False, title=f"run {run.id}", title_justify="left")
     table.add_column(style="bold")
@@ -80,7 +82,7 @@ def show_run(
     values = run.model_dump()
     for key in type(run).model_fields:
         if key != "id":
-            table.add_row(key, "-" if values[key] is None else str(values[key]))
+            table.add_row(key, "-" if values[key] is None else redact(str(values[key])))
     out.print(table)
     if items:
         t = Table(
@@ -106,6 +108,6 @@ def show_run(
                 (call.label if call else None) or "-",
                 "yes" if ri.cached else "",
                 f"{call.latency_ms:.0f} ms" if call and call.latency_ms else "-",
-                note,
+                redact(note),
             )
         out.print(t)

@@ -14,7 +14,10 @@ from judgecal.cli._judging import (
     OrdersName,
     aggregation_option,
     api_base_option,
+    api_key_env_option,
     concurrency_option,
+    deadline_option,
+    dry_run_option,
     gold_option,
     html_option,
     judge_config,
@@ -25,11 +28,14 @@ from judgecal.cli._judging import (
     max_retries_option,
     max_tokens_option,
     orders_option,
+    preflight_option,
+    print_plan,
     report_json_option,
     samples_option,
     temperature_option,
     timeout_option,
 )
+from judgecal.cli._judging import api_key as resolve_api_key
 from judgecal.cli._judging import limits as call_limits
 
 TIER_STYLE = {
@@ -68,11 +74,13 @@ def validate_command(
     temperature: float | None = temperature_option(),
     max_tokens: int | None = max_tokens_option(),
     api_base: str | None = api_base_option(),
+    api_key_env: str | None = api_key_env_option(),
     concurrency: int | None = concurrency_option(),
     timeout: float | None = timeout_option(),
     max_retries: int | None = max_retries_option(),
     max_calls: int | None = max_calls_option(),
     max_cost: float | None = max_cost_option(),
+    deadline: float | None = deadline_option(),
     resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed for probe variants and bootstraps."),
     fail_fast: bool = typer.Option(
@@ -81,6 +89,8 @@ def validate_command(
         help="Skip the bias probes once the calibration gates have rejected the judge (they could not "
         "change the decision).",
     ),
+    preflight: bool = preflight_option(),
+    dry_run: bool = dry_run_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -107,6 +117,7 @@ def validate_command(
             "no judge given: pass --judge (e.g. --judge openai/gpt-4o-mini, or --judge sim/accurate for "
             "the bundled simulated judge), set JUDGECAL_JUDGE, or set grade.judge in judgecal.toml"
         )
+    key_env, key = resolve_api_key(api_key_env, cfg)
     judge_cfg = judge_config(
         model,
         cfg,
@@ -115,6 +126,7 @@ def validate_command(
         samples=samples,
         aggregation=aggregation,
         orders=orders,
+        api_key_env=key_env,
     )
     limits = call_limits(
         cfg,
@@ -123,17 +135,36 @@ def validate_command(
         max_retries=max_retries,
         max_calls=max_calls,
         max_cost=max_cost,
+        deadline=deadline,
     )
+    if dry_run:
+        from judgecal.plan import plan_validation
+
+        plan = plan_validation(
+            rubric,
+            judge_cfg,
+            gold=gold,
+            policy=policy,
+            probes=list(probe) or None,
+            judge_family=family,
+            seed=seed,
+            fail_fast=fail_fast,
+            preflight=preflight,
+        )
+        print_plan(plan)
+        return
     options: dict[str, Any] = {
         "gold": gold,
         "policy": policy,
         "probes": list(probe) or None,
         "api_base": api_base or cfg.api_base,
+        "api_key": key,
         "limits": limits,
         "judge_family": family,
         "n_resamples": resamples,
         "seed": seed,
         "fail_fast": fail_fast,
+        "preflight": preflight,
     }
     if quiet or as_json:
         result = validate(rubric, judge_cfg, **options)

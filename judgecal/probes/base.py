@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judgecal.budget import Budget
 from judgecal.calibrate.intervals import Estimate
 from judgecal.errors import JudgecalError, NotFoundError
 from judgecal.gold import GoldItem, GoldSet
@@ -183,9 +184,15 @@ class ProbeResult(BaseModel):
     """Provider requests this probe made (0 when everything came from the cache)."""
     details: dict[str, Any] = Field(default_factory=dict)
     """Further statistics: per payload family, per stratum, the noise floor, ..."""
+    stopped: str | None = None
+    """Set when a call or cost cap (the run's :class:`~judgecal.budget.Budget`) skipped some of
+    this probe's units: which, and why. The outcome is then ``undefined`` — never a pass, and
+    never re-decided by :func:`settle` — whatever the cases it did grade show."""
 
     @model_validator(mode="after")
     def _sync_outcome(self) -> ProbeResult:
+        if self.stopped is not None:
+            self.outcome = "undefined"
         if self.outcome is None:
             if not self.applicable:
                 self.outcome = "not_applicable"
@@ -336,7 +343,7 @@ def settle(results: Sequence[ProbeResult], *, alpha: float = BATTERY_ALPHA) -> l
     from judgecal.probes._stats import holm  # noqa: PLC0415
 
     def decidable(r: ProbeResult) -> bool:
-        return bool(r.tests) and r.outcome not in ("underpowered", "not_applicable")
+        return bool(r.tests) and r.outcome not in ("underpowered", "not_applicable") and r.stopped is None
 
     def within(r: ProbeResult) -> dict[int, float]:
         keys = [
@@ -490,6 +497,59 @@ def _plan(
     return cast(ProbePlan, planner(rubric, items, thresholds))
 
 
+def _without_calls(
+    name: str,
+    probe: Probe,
+    rubric: Rubric,
+    items: Sequence[GoldItem],
+    thresholds: dict[str, float],
+    family: str | None,
+    *,
+    force: bool,
+) -> tuple[ProbePlan | None, ProbeResult | None]:
+    """The probe's plan, and its result when it makes no call at all (not applicable, or
+    underpowered and not forced); None for the result when the probe is to run."""
+    why_not = probe.applies(rubric, items)
+    if why_not:
+        return None, ProbeResult(
+            probe=name,
+            kind="diagnostic",
+            gated=probe.gated,
+            applicable=False,
+            statistic="-",
+            reason=why_not,
+        )
+    plan = _plan(probe, rubric, items, thresholds, family)
+    if plan is not None and plan.not_applicable:
+        return plan, ProbeResult(
+            probe=name,
+            kind="diagnostic",
+            gated=probe.gated,
+            statistic="-",
+            outcome="not_applicable",
+            plan=plan,
+            reason=plan.not_applicable,
+        )
+    if plan is not None and not plan.passable and not force:
+        needs = f"needs ≥ {plan.min_items} items" if plan.min_items else "more cases"
+        return plan, ProbeResult(
+            probe=name,
+            kind="diagnostic",
+            gated=probe.gated,
+            statistic="-",
+            outcome="underpowered",
+            plan=plan,
+            reason=f"underpowered: {needs} — {plan.reason} (no call made; force to run it anyway)",
+        )
+    return plan, None
+
+
+GradeBatch = Callable[..., Awaitable[RunResult]]
+"""``await grade_batch(rubric, gold, judge, *, limits, stage)``: how the runner grades one batch of
+a probe's items (default :func:`judgecal.judge.agrade` through the completer; the dry run of
+:mod:`judgecal.plan` counts the calls instead)."""
+
+
 async def arun_probes(
     rubric: Rubric,
     gold: GoldSet,
@@ -507,6 +567,8 @@ async def arun_probes(
     on_derived: Callable[[list[GoldItem]], None] | None = None,
     force: bool = False,
     alpha: float = BATTERY_ALPHA,
+    budget: Budget | None = None,
+    grade_batch: GradeBatch | None = None,
 ) -> ProbeReport:
     """Run probes (all applicable ones by default) for one judge on one split of a gold set.
 
@@ -514,13 +576,30 @@ async def arun_probes(
     pass is reported ``underpowered`` without a call unless ``force``. The outcomes are then
     decided together (:func:`settle`: Holm over the battery's gated tests at ``alpha``).
 
+    ``limits.max_calls`` and ``limits.max_cost`` hold for the whole battery, not for each batch:
+    every batch is given what is left of ``budget`` (default: a fresh one from ``limits``; a
+    validation passes the one its grading already drew on). A probe a cap cut short is reported
+    ``undefined`` with :attr:`ProbeResult.stopped` set.
+
     ``on_derived`` sees every batch of items before it is graded (the simulated judge uses it to
-    learn the truth of variants whose human label differs from their source's).
+    learn the truth of variants whose human label differs from their source's). ``grade_batch``
+    replaces the grading of a batch (the dry run uses it; see :data:`GradeBatch`).
     """
     probes = available_probes(names)
     chosen = list(probes)
     items = gold.select(split)
     calls = 0
+    budget = budget if budget is not None else Budget.of(limits)
+    current: dict[str, str] = {"stage": ""}
+
+    async def default_batch(
+        rubric: Rubric, gold: GoldSet, judge: JudgeConfig, *, limits: Limits | None, stage: str
+    ) -> RunResult:
+        return await agrade(
+            rubric, gold, judge, completer, store=store, split="all", limits=limits, kind="probe"
+        )
+
+    batch = grade_batch or default_batch
 
     async def grade(
         derived: list[GoldItem],
@@ -539,17 +618,15 @@ async def arun_probes(
             items=derived,
             splits=dict.fromkeys((it.id for it in derived), "test"),
         )
-        result = await agrade(
+        result = await batch(
             rubric or rubric_,
             derived_gold,
             judge or judge_,
-            completer,
-            store=store,
-            split="all",
-            limits=limits,
-            kind="probe",
+            limits=budget.limits(limits),
+            stage=current["stage"],
         )
         calls += result.n_calls
+        budget.charge(f"{current['stage']} ({label or 'batch'})", result)
         return result
 
     rubric_, judge_ = rubric, judge
@@ -557,49 +634,14 @@ async def arun_probes(
     results: list[ProbeResult] = []
     for name in chosen:
         probe = probes[name]
-        why_not = probe.applies(rubric, items)
-        if why_not:
-            results.append(
-                ProbeResult(
-                    probe=name,
-                    kind="diagnostic",
-                    gated=probe.gated,
-                    applicable=False,
-                    statistic="-",
-                    reason=why_not,
-                )
-            )
+        merged = {**probe.default_thresholds, **(thresholds or {}).get(name, {})}
+        plan, without = _without_calls(name, probe, rubric, items, merged, family, force=force)
+        if without is not None:
+            results.append(without)
             continue
         before = calls
-        merged = {**probe.default_thresholds, **(thresholds or {}).get(name, {})}
-        plan = _plan(probe, rubric, items, merged, family)
-        if plan is not None and plan.not_applicable:
-            results.append(
-                ProbeResult(
-                    probe=name,
-                    kind="diagnostic",
-                    gated=probe.gated,
-                    statistic="-",
-                    outcome="not_applicable",
-                    plan=plan,
-                    reason=plan.not_applicable,
-                )
-            )
-            continue
-        if plan is not None and not plan.passable and not force:
-            needs = f"needs ≥ {plan.min_items} items" if plan.min_items else "more cases"
-            results.append(
-                ProbeResult(
-                    probe=name,
-                    kind="diagnostic",
-                    gated=probe.gated,
-                    statistic="-",
-                    outcome="underpowered",
-                    plan=plan,
-                    reason=f"underpowered: {needs} — {plan.reason} (no call made; force to run it anyway)",
-                )
-            )
-            continue
+        current["stage"] = f"probe:{name}"
+        stops_before = len(budget.stopped)
         ctx = ProbeContext(
             rubric=rubric,
             items=items,
@@ -616,7 +658,18 @@ async def arun_probes(
         update: dict[str, Any] = {"calls": calls - before}
         if plan is not None and result.plan is None:
             update["plan"] = plan
-        results.append(result.model_copy(update=update))
+        cut = budget.stopped[stops_before:]
+        if cut:
+            why = budget.reason()
+            update["stopped"] = why
+            update["outcome"] = "undefined"
+            update["reason"] = f"not decided: a cap skipped some of its units ({why})" + (
+                f"; on the units it graded: {result.reason}" if result.reason else ""
+            )
+            result = ProbeResult.model_validate({**result.model_dump(), **update})
+        else:
+            result = result.model_copy(update=update)
+        results.append(result)
     return ProbeReport(
         judge=judge.model,
         rubric=rubric.name,
@@ -635,25 +688,49 @@ def run_probes(
     store: Any = None,
     api_base: str | None = None,
     api_key: str | None = None,
+    preflight: bool = True,
     **options: Any,
 ) -> ProbeReport:
     """Synchronous :func:`arun_probes` that also resolves the model string (``sim/...`` included).
+
+    ``preflight``: first check with one tiny call that the judge answers (:mod:`judgecal.preflight`;
+    skipped when every unit of the battery would come from the cache, :func:`judgecal.plan.plan_probe`);
+    a fatal failure raises :class:`~judgecal.errors.ProviderError` with nothing stored.
 
     A simulated judge is taught the truth of the items the probes derive (:func:`_teach_sim`):
     the one ``sim/<preset>`` starts in this process, and equally one served by ``judgecal
     simulate serve`` at a loopback ``api_base``, so both give the same verdicts."""
     from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
     from judgecal.llm import open_completer  # noqa: PLC0415
+    from judgecal.preflight import apreflight_run  # noqa: PLC0415
     from judgecal.store import Store  # noqa: PLC0415
 
     available_probes(options.get("names"))  # unknown or broken probes fail before any server starts
     store = store or Store()
+    needed = _calls_needed(rubric, gold, judge, store, options) if preflight else 0
     sim_items = sim_items_from_gold(rubric, gold.items) if judge.model.startswith("sim/") else None
     with open_completer(judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
         teach = _teach_sim(rubric, gold, opened.sim, api_base=api_base)
         if teach is not None:
             options.setdefault("on_derived", teach)
-        return asyncio.run(arun_probes(rubric, gold, judge, opened.completer, store=store, **options))
+
+        async def checked() -> ProbeReport:
+            await apreflight_run(opened.completer, needed, enabled=preflight, limits=options.get("limits"))
+            return await arun_probes(rubric, gold, judge, opened.completer, store=store, **options)
+
+        return asyncio.run(checked())
+
+
+def _calls_needed(
+    rubric: Rubric, gold: GoldSet, judge: JudgeConfig, store: Any, options: dict[str, Any]
+) -> int:
+    """New provider calls the battery :func:`run_probes` is asked for would make (no call)."""
+    from judgecal.plan import plan_probe  # noqa: PLC0415
+
+    keys = ("names", "split", "thresholds", "judge_family", "seed", "force")
+    return plan_probe(
+        rubric, gold, judge, store=store, preflight=False, **{k: options[k] for k in keys if k in options}
+    ).calls
 
 
 def _teach_sim(
