@@ -36,7 +36,7 @@ from deepeval.test_case import LLMTestCase
 import judgecal.adapters.deepeval_metric as adapter
 from judgecal.adapters.deepeval_metric import JudgecalMetric
 from judgecal.approval import GraderVerdict, load_grader
-from judgecal.errors import ConfigError, NotApprovedError
+from judgecal.errors import ConfigError
 from judgecal.gold import load_gold
 from judgecal.rubric import find_rubric
 from judgecal.simulate import FaultRates, JudgeProfile, SimConfig, SimulatedJudge
@@ -151,9 +151,17 @@ def test_assert_test_and_an_unusable_verdict(approved_support: Any, prose_judge:
         assert_test(case, [prose])
 
 
-def test_without_an_approval_the_metric_is_refused() -> None:
-    with pytest.raises(NotApprovedError, match="no approval record for rubric 'support-billing'"):
-        JudgecalMetric("support-billing")
+def test_without_an_approval_every_test_case_errors_with_the_reason() -> None:
+    metric = JudgecalMetric("support-billing")
+    assert metric.refused is not None and "no approval record for rubric 'support-billing'" in metric.refused
+    case = LLMTestCase(input="Can I get a refund?", actual_output="Ask billing.")
+    result = evaluate([case], [metric], display_config=QUIET)
+    (data,) = result.test_results[0].metrics_data or []
+    assert (data.score, data.success) == (None, False)
+    assert data.error is not None
+    assert data.error.startswith("judgecal refused to grade with 'support-billing': no approval record")
+    with pytest.raises(AssertionError, match=r"score: None.*error: judgecal refused to grade"):
+        assert_test(case, [metric])
     with pytest.raises(ConfigError, match="pairwise"):
         JudgecalMetric("pairwise-preference", judge="sim/accurate", allow_unapproved=True)
 
@@ -213,5 +221,61 @@ def test_deepeval_test_run_cli_refuses_without_an_approval(tmp_path: Path) -> No
     run = deepeval_test_run(tmp_path, "test_replies.py", "--color", "no", "--", "-rA")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert re.search(
-        r"^FAILED \S+\[x\] - judgecal.errors.NotApprovedError: no approval record", run.stdout, re.M
-    )
+        r"^FAILED \S+\[x\] - AssertionError: Metrics: judgecal\[support-billing\] \(score: None, .*"
+        r"error: judgecal refused to grade",
+        run.stdout,
+        re.M,
+    ), run.stdout[-3000:]
+    # the whole reason is in the failure's report, and DeepEval's table lists the test as ERRORED
+    assert "judgecal refused to grade with 'support-billing': no approval record for rubric" in run.stdout
+    assert "ERRORED" in run.stdout[run.stdout.index("Test Results") :]
+
+
+def test_a_revoke_after_the_metric_is_built_errors_every_later_test_case(approved_support: Any) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    older = add_record(store, approved_support, minutes=-60)  # a fallback would be possible
+    items = gold_items(approved_support, n=2)
+    metric = JudgecalMetric("support-billing")
+    assert metric.refused is None
+    store.revoke_certificate(approved_support.id, "the provider retired the model")
+    store.close()
+    result = evaluate(cases(items), [metric], display_config=QUIET)
+    assert {r.name for r in result.test_results} == set(items)  # every test case is listed
+    for test_result in result.test_results:
+        (data,) = test_result.metrics_data or []
+        assert (data.score, data.success, test_result.success) == (None, False, False)
+        assert data.error is not None and data.error.startswith(
+            "judgecal refused to grade with 'support-billing'"
+        )
+        assert "is revoked" in data.error and "the provider retired the model" in data.error
+        assert older.id[:12] not in data.error
+
+
+def test_deepeval_test_run_lists_a_newer_rejection_as_errored(approved_support: Any, tmp_path: Path) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    newer = add_record(store, approved_support, minutes=30, tier="rejected")
+    store.close()
+    items = gold_items(approved_support, n=2)
+    (tmp_path / "test_replies.py").write_text(INNER_TEST.format(items=json.dumps(items)))
+    run = deepeval_test_run(tmp_path, "test_replies.py", "--color", "no", "--", "-rA")
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    for item_id in items:
+        assert re.search(
+            rf"^FAILED \S+\[{re.escape(item_id)}\] - AssertionError: Metrics: judgecal\[support-billing\] "
+            r"\(score: None, .*error: judgecal refused to grade",
+            run.stdout,
+            re.M,
+        ), run.stdout[-3000:]
+    # DeepEval's own results table lists each refused test case as ERRORED, with the reason
+    table = run.stdout[run.stdout.index("Test Results") :]
+    assert table.count("ERRORED") == len(items), table
+    # the full reason, in the failure's own report
+    assert f"record in force {newer.id[:12]}" in run.stdout and "ended rejected" in run.stdout

@@ -153,3 +153,44 @@ def test_an_unusable_verdict_is_unscored_not_failed(prose_judge: str, tmp_path: 
 def test_pairwise_rubrics_are_refused_with_the_reason() -> None:
     with pytest.raises(ConfigError, match="pairwise"):
         judgecal_scorer("pairwise-preference", judge="sim/accurate", allow_unapproved=True)
+
+
+def test_a_revoke_after_the_task_is_built_errors_the_eval_with_the_reason(
+    approved_support: Any, tmp_path: Path
+) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    older = add_record(store, approved_support, minutes=-60)  # a fallback would be possible
+    gold = load_gold(approved_support.gold_path, find_rubric("support-billing"))
+    items = {it.id: dict(it.inputs) for it in gold.items[:2]}
+    scorer = judgecal_scorer("support-billing")  # built while the approval is in force
+    store.revoke_certificate(approved_support.id, "the provider retired the model")
+    store.close()
+    dataset = [Sample(input=x["input"], id=i) for i, x in items.items()]
+    log = run(
+        Task(dataset=dataset, solver=generate(), scorer=scorer),
+        mock_model({x["input"]: x["output"] for x in items.values()}),
+        tmp_path / "logs",
+    )
+    assert log.status == "error" and log.error is not None
+    assert "NotApprovedError" in log.error.traceback or "NotApprovedError" in log.error.message
+    assert "judgecal refused to score sample" in log.error.message
+    assert "is revoked" in log.error.message and "the provider retired the model" in log.error.message
+    assert older.id[:12] not in log.error.message
+    # no sample was scored: a refusal is never a pass or a fail
+    assert not any(s.scores for s in (log.samples or []))
+
+
+def test_a_newer_rejected_validation_refuses_the_task(approved_support: Any) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    newer = add_record(store, approved_support, minutes=30, tier="rejected")
+    store.close()
+    with pytest.raises(NotApprovedError, match=f"record in force {newer.id[:12]} .* ended rejected"):
+        judgecal_scorer("support-billing")

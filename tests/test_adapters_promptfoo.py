@@ -233,3 +233,37 @@ def test_an_unusable_verdict_or_a_bad_token_is_an_error(promptfoo: str, tmp_path
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_revoke_or_a_newer_rejection_is_an_error_with_the_reason(
+    promptfoo: str, serve: Callable[[], str], approved_support: Any, tmp_path: Path
+) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    older = add_record(store, approved_support, minutes=-60)  # a fallback would be possible
+    gold = load_gold(approved_support.gold_path, find_rubric("support-billing"))
+    inputs = dict(gold.items[0].inputs)
+    url = serve()
+    assert graded(url, inputs)["certificate_id"] == approved_support.id  # the service's grader is open
+    config = write_config(tmp_path / "promptfooconfig.yaml", [{"vars": inputs}])
+
+    store.revoke_certificate(approved_support.id, "the provider retired the model")
+    code, results = promptfoo_eval(promptfoo, config, url, tmp_path)
+    (row,) = results["results"]
+    assert row["success"] is False and results["stats"]["errors"] == 1 and code == 100
+    assert "judgecal refused to grade: not_approved (revoked): " in row["error"]
+    assert "the provider retired the model" in row["error"] and older.id[:12] not in row["error"]
+
+    # a new approval of the same key grades again, until a newer validation rejects the judge
+    approved = add_record(store, approved_support, minutes=10)
+    assert graded(url, inputs)["certificate_id"] == approved.id
+    rejected = add_record(store, approved_support, minutes=20, tier="rejected")
+    store.close()
+    code, results = promptfoo_eval(promptfoo, config, url, tmp_path)
+    (row,) = results["results"]
+    assert row["success"] is False and results["stats"]["errors"] == 1
+    assert "judgecal refused to grade: not_approved (not_approved): " in row["error"]
+    assert f"{rejected.id[:12]}" in row["error"] and "the validation ended rejected" in row["error"]

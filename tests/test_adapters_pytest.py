@@ -168,3 +168,79 @@ def test_assert_passes_never_passes_an_unusable_verdict(monkeypatch: pytest.Monk
     pairwise = GraderVerdict(label="A", model="m", rubric="pairwise-preference", status="ok")
     with pytest.raises(TypeError, match="compare verdict.label"):
         assert_passes(pairwise)
+
+
+REVOKE_MID_SESSION = """
+from judgecal.store import Store
+
+ITEM = {item!r}
+KEPT = []
+
+def test_1_grades(judgecal_grader):
+    KEPT.append(judgecal_grader("support-billing"))
+    assert KEPT[0].grade(ITEM).certificate_id == {cert_id!r}
+
+def test_2_revoke():
+    Store().revoke_certificate({cert_id!r}, "provider swapped the model")
+
+def test_3_the_kept_grader_refuses():
+    KEPT[0].grade(ITEM)
+
+def test_4_so_does_the_factory(judgecal_grader):
+    judgecal_grader("support-billing")
+"""
+
+
+def test_a_revoke_mid_session_fails_every_later_grade_with_no_fallback(
+    pytester: pytest.Pytester, approved_support: Any
+) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    older = add_record(store, approved_support, minutes=-60)  # a fallback would be possible
+    store.close()
+    (_, item), *_ = gold_items(approved_support, n=1)
+    pytester.makepyfile(test_inner=REVOKE_MID_SESSION.format(item=item, cert_id=approved_support.id))
+    result = pytester.runpytest_subprocess(*INNER)
+    result.assert_outcomes(passed=2, failed=2)
+    out = result.stdout.str()
+    assert re.search(r"^PASSED test_inner.py::test_1_grades", out, re.M)
+    assert re.search(r"^PASSED test_inner.py::test_2_revoke", out, re.M)
+    assert re.search(
+        r"^FAILED test_inner.py::test_3_the_kept_grader_refuses - judgecal.errors.NotApp", out, re.M
+    )
+    assert re.search(r"^FAILED test_inner.py::test_4_so_does_the_factory - Failed: judgecal refus", out, re.M)
+    # each failure's report carries the reason
+    result.stdout.fnmatch_lines(
+        [
+            "*test_3_the_kept_grader_refuses*",
+            f"*NotApprovedError: approval {approved_support.id[:12]} for judge 'sim/consistent' on rubric "
+            "'support-billing' is revoked: revoked * UTC: provider swapped the model",
+            "*test_4_so_does_the_factory*",
+            "judgecal refused to grade with 'support-billing': approval * is revoked: *provider swapped*",
+        ]
+    )
+    assert older.id[:12] not in out
+
+
+def test_a_newer_rejected_validation_fails_the_test(pytester: pytest.Pytester, approved_support: Any) -> None:
+    from test_approval_binding import add_record
+
+    from judgecal.store import Store
+
+    store = Store()
+    newer = add_record(store, approved_support, minutes=30, tier="rejected")
+    store.close()
+    pytester.makepyfile(
+        test_inner="""
+        def test_reply(judgecal_grader):
+            judgecal_grader("support-billing")
+        """
+    )
+    result = pytester.runpytest_subprocess(*INNER)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [f"*judgecal refused to grade with 'support-billing'*record in force {newer.id[:12]}*ended rejected*"]
+    )

@@ -23,12 +23,16 @@ What the metric reports:
 - an ``invalid`` or ``error`` verdict sets ``error`` (score ``None``, ``success`` False): DeepEval
   shows it as an errored metric, never as a pass, and ``assert_test`` fails on it.
 
-Refusal: the approval is looked up when the metric is constructed; without a valid one the
-constructor raises :class:`~judgecal.errors.NotApprovedError` with judgecal's reason (in a
-``deepeval test run`` file, the test fails with it), unless ``allow_unapproved=True``. A
-*provisional* record (too few labels to approve) is refused the same way unless
-``allow_provisional=True``; its reasons then say "PROVISIONAL approval" and ``score_breakdown``
-has ``approval_tier: "provisional"``.
+Refusal: the approval is looked up when the metric is constructed, and the grader checks
+before every test case that its record is still the one in force (not revoked, not expired, no
+newer record of the same judge, rubric, gold set and policy). Without a valid approval — at
+construction or at any later test case — the metric *errors* on each test case with judgecal's
+reason (``error`` = "judgecal refused to grade …", score ``None``, ``success`` False): DeepEval
+lists the test case in its results as errored, ``assert_test`` fails on it, and no older
+approval is used instead. ``allow_unapproved=True`` grades without approval. A *provisional*
+record (too few labels to approve) is refused the same way unless ``allow_provisional=True``;
+its reasons then say "PROVISIONAL approval" and ``score_breakdown`` has ``approval_tier:
+"provisional"``. ``metric.refused`` holds the reason of a refusal at construction (else None).
 
 Inputs: the rubric's ``input`` is the test case's ``input``, its ``output`` the
 ``actual_output``, any other input is read from the test case's ``metadata`` under its own name;
@@ -50,7 +54,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("judgecal's DeepEval metric needs deepeval: pip install 'judgecal[deepeval]'") from exc
 
 from judgecal.approval import Grader, GraderVerdict, load_grader
-from judgecal.errors import ConfigError, InputError
+from judgecal.errors import ConfigError, InputError, NotApprovedError
 
 __all__ = ["JudgecalMetric", "case_inputs"]
 
@@ -80,7 +84,7 @@ def case_inputs(rubric_inputs: Sequence[str], test_case: LLMTestCase) -> dict[st
 
 
 class JudgecalMetric(BaseMetric):
-    """``rubric``'s approved judge as a DeepEval metric (the newest valid approval; only
+    """``rubric``'s approved judge as a DeepEval metric (the approval in force; only
     ``judge``'s if given). See the module docstring for what it reports."""
 
     def __init__(
@@ -96,42 +100,59 @@ class JudgecalMetric(BaseMetric):
         api_base: str | None = None,
         async_mode: bool = True,
         strict_mode: bool = False,
+        refused: str | None = None,
     ):
-        if grader is None:
+        from judgecal.rubric import Rubric, find_rubric  # noqa: PLC0415
+
+        rubric_: Rubric
+        if grader is None and refused is None:
             if rubric is None:
                 raise ConfigError("JudgecalMetric needs a rubric name (or a grader)")
-            grader = load_grader(
-                rubric,
-                judge=judge,
-                allow_unapproved=allow_unapproved,
-                allow_provisional=allow_provisional,
-                api_base=api_base,
-            )
-        scale = grader.rubric.scale
-        if scale.kind == "pairwise":
+            try:
+                grader = load_grader(
+                    rubric,
+                    judge=judge,
+                    allow_unapproved=allow_unapproved,
+                    allow_provisional=allow_provisional,
+                    api_base=api_base,
+                )
+            except NotApprovedError as exc:
+                # not raised here: the refusal is each test case's error, so DeepEval lists it
+                refused = f"judgecal refused to grade with {rubric!r}: {exc}"
+        if grader is not None:
+            rubric_ = grader.rubric
+        elif rubric is not None:
+            rubric_ = find_rubric(rubric)
+        else:
+            raise ConfigError("JudgecalMetric needs a rubric name (or a grader)")
+        if rubric_.scale.kind == "pairwise":
+            if grader is not None:
+                grader.close()
             raise ConfigError(
-                f"rubric {grader.rubric.name!r} is pairwise (two outputs per item); a DeepEval test "
+                f"rubric {rubric_.name!r} is pairwise (two outputs per item); a DeepEval test "
                 "case has one actual_output — grade pairs with judgecal.approval.load_grader directly"
             )
         self.grader = grader
+        self.refused = refused
         self.error: str | None = None
-        self.rubric = grader.rubric.name
+        self.rubric = rubric_.name
+        self._rubric = rubric_
         self.inputs = inputs
         self.async_mode = async_mode
         self.strict_mode = strict_mode
-        self.evaluation_model = grader.judge.model
+        self.evaluation_model = grader.judge.model if grader is not None else (judge or "judgecal (refused)")
         self.threshold = self._pass_point() if threshold is None else threshold
         if strict_mode:
             self.threshold = 1.0
 
     def _pass_point(self) -> float:
-        scale = self.grader.rubric.scale
+        scale = self._rubric.scale
         if scale.kind == "ordinal" and scale.levels and scale.pass_threshold is not None:
             return self._scaled(scale.pass_threshold)
         return 0.5
 
     def _scaled(self, level: float) -> float:
-        scale = self.grader.rubric.scale
+        scale = self._rubric.scale
         if scale.kind == "ordinal" and scale.levels:
             return (level - 1) / (len(scale.levels) - 1)
         return level
@@ -139,7 +160,14 @@ class JudgecalMetric(BaseMetric):
     def _inputs(self, test_case: LLMTestCase) -> dict[str, str]:
         if self.inputs is not None:
             return self.inputs(test_case)
-        return case_inputs(list(self.grader.rubric.inputs), test_case)
+        return case_inputs(list(self._rubric.inputs), test_case)
+
+    def _refuse(self, reason: str) -> None:
+        self.score = None
+        self.reason = None
+        self.score_breakdown = {"status": "refused", "certificate_id": None, "approval_tier": None}
+        self.error = reason
+        self.success = False
 
     def _record(self, verdict: GraderVerdict) -> float | None:
         self.score_breakdown = {
@@ -174,12 +202,27 @@ class JudgecalMetric(BaseMetric):
         return self.score
 
     def measure(self, test_case: LLMTestCase, *args: Any, **kwargs: Any) -> float | None:  # type: ignore[override]
-        """Grade the test case (synchronously; not from inside a running event loop)."""
-        return self._record(self.grader.grade(self._inputs(test_case)))
+        """Grade the test case (synchronously; not from inside a running event loop). A refusal
+        is the metric's ``error``."""
+        if self.grader is None:
+            self._refuse(self.refused or "judgecal refused to grade")
+            return None
+        try:
+            return self._record(self.grader.grade(self._inputs(test_case)))
+        except NotApprovedError as exc:
+            self._refuse(f"judgecal refused to grade with {self.rubric!r}: {exc}")
+            return None
 
     async def a_measure(self, test_case: LLMTestCase, *args: Any, **kwargs: Any) -> float | None:  # type: ignore[override]
-        """Grade the test case."""
-        return self._record(await self.grader.agrade(self._inputs(test_case)))
+        """Grade the test case. A refusal is the metric's ``error``."""
+        if self.grader is None:
+            self._refuse(self.refused or "judgecal refused to grade")
+            return None
+        try:
+            return self._record(await self.grader.agrade(self._inputs(test_case)))
+        except NotApprovedError as exc:
+            self._refuse(f"judgecal refused to grade with {self.rubric!r}: {exc}")
+            return None
 
     def is_successful(self) -> bool:
         if self.error is not None or self.score is None:

@@ -27,6 +27,11 @@ built, before any sample runs — and raises :class:`~judgecal.errors.NotApprove
 judgecal's reason, unless ``allow_unapproved=True`` (then ``judge`` is required). A
 *provisional* record (too few labels to approve) is refused the same way unless
 ``allow_provisional=True``; each score's metadata then says ``approval_tier: "provisional"``.
+Before each sample the grader checks that its record is still the one in force (not revoked,
+not expired, no newer record of the same judge, rubric, gold set and policy); once it is not,
+scoring raises ``NotApprovedError`` with the reason, which Inspect records as the sample's
+error (and, by default, ends the eval with status ``error``) — never a score, and never an
+older approval instead.
 
 Inputs: the rubric's ``input`` is the sample's input text, its ``output`` the model's
 completion, and any other rubric input is read from the sample's metadata under its own name;
@@ -52,7 +57,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from judgecal.approval import Grader, GraderVerdict, load_grader
-from judgecal.errors import ConfigError, InputError
+from judgecal.errors import ConfigError, InputError, NotApprovedError
 
 __all__ = ["judgecal_scorer", "sample_inputs"]
 
@@ -123,7 +128,7 @@ def judgecal_scorer(
     inputs: InputsFn | None = None,
     api_base: str | None = None,
 ) -> Scorer:
-    """Score each sample with ``rubric``'s approved judge (the newest valid approval; only
+    """Score each sample with ``rubric``'s approved judge (the approval in force; only
     ``judge``'s if given).
 
     Raises :class:`~judgecal.errors.NotApprovedError` at once when there is no valid approval,
@@ -159,7 +164,11 @@ def judgecal_scorer(
                     "status": "no_response",
                 },
             )
-        return verdict_score(await grader.agrade(item))
+        try:
+            verdict = await grader.agrade(item)
+        except NotApprovedError as exc:
+            raise NotApprovedError(f"judgecal refused to score sample {state.sample_id}: {exc}") from None
+        return verdict_score(verdict)
 
     _close_with(score, grader)
     return score

@@ -9,15 +9,18 @@ first time a test asks for a grader, and a session that never does is unaffected
     from judgecal.adapters.pytest_plugin import assert_passes
 
     def test_refund_reply(judgecal_grader):
-        grader = judgecal_grader("support-billing")      # the newest valid approval, or the test fails
+        grader = judgecal_grader("support-billing")      # the approval in force, or the test fails
         verdict = grader.grade({"input": QUESTION, "output": my_bot(QUESTION)})
         assert_passes(verdict)                           # AssertionError with the judge's reasons
 
 - ``judgecal_grader`` (session scope) is a factory: ``judgecal_grader(rubric, judge=None)``
   returns a :class:`~judgecal.approval.Grader`, one per (rubric, judge) for the session, closed
   when the session ends. Without a valid approval the *test fails* with judgecal's reason
-  (none, rejected, revoked, stale) — it is never skipped, because a suite that silently stops
-  grading looks exactly like one that passes.
+  (none, rejected, revoked, stale, expired) — it is never skipped, because a suite that silently
+  stops grading looks exactly like one that passes. The grader checks before every grading call
+  that its record is still the one in force: after a revoke, or a newer rejected validation of
+  the same judge, rubric, gold set and policy, every later ``factory(...)`` call and every
+  ``grade`` fails the test with the reason (``NotApprovedError``); no older approval is used.
 - ``--judgecal-allow-unapproved`` (with ``--judgecal-judge MODEL``) uses a judge without
   approval. It is a command-line flag only, not an ini setting, so the bypass cannot sit
   unnoticed in a config file; the terminal summary names every grader used and says which ran
@@ -89,10 +92,19 @@ class GraderFactory:
 
         Fails the calling test, with judgecal's reason, when there is no valid approval."""
         __tracebackhide__ = True
+        from judgecal.errors import JudgecalError, NotApprovedError  # noqa: PLC0415
+
         key = (rubric, judge or self.judge)
-        if key not in self._graders:
+        if key in self._graders:
+            refused = None
+            try:
+                self._graders[key].check_in_force()
+            except NotApprovedError as exc:
+                refused = f"judgecal refused to grade with {rubric!r}: {exc}"
+            if refused is not None:  # failed outside the handler: the reason, not a chained traceback
+                pytest.fail(refused, pytrace=False)
+        else:
             from judgecal.approval import load_grader  # noqa: PLC0415
-            from judgecal.errors import JudgecalError, NotApprovedError  # noqa: PLC0415
 
             try:
                 grader = load_grader(

@@ -7,35 +7,81 @@ and its split, and the policy. It stops applying (``stale``) as soon as any of t
 differs from the files on disk now — a changed prompt, rubric, gold set or policy calls for a new
 validation — and it can be revoked by hand. A *provisional* record (too few labels to approve)
 whose hashes still hold has status ``provisional``: graders use it only when the caller opts in.
+Under a policy with ``max_age`` a record also carries ``expires_at`` and is ``expired`` from then
+on; records made before ``max_age`` existed never expire.
+
+Which record is in force: :func:`decision_key` names the (judge model, rubric, gold set,
+policy) a record decides; the newest record of a key governs it (``docs/approval.md``, "Which
+decision is in force").
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgecal.approval.gate import Decision, Tier
 
 if TYPE_CHECKING:
     from judgecal.rubric import Rubric
 
-__all__ = ["HASH_KEYS", "Certificate", "CertificateStatus", "current_hashes"]
+__all__ = ["HASH_KEYS", "Certificate", "CertificateStatus", "DecisionKey", "current_hashes", "decision_key"]
 
 HASH_KEYS = ("rubric", "template", "gold", "split", "policy")
 """The hashes a certificate pins; a change to any of them makes it stale."""
 
-CertificateStatus = Literal["valid", "provisional", "stale", "revoked", "not_approved"]
+CertificateStatus = Literal["valid", "provisional", "stale", "expired", "revoked", "not_approved"]
 """``valid``: an approval that applies now; ``provisional``: a provisional decision that applies
-now (used only with ``allow_provisional``); ``stale``: a hash changed; ``revoked``;
-``not_approved``: inconclusive or rejected."""
+now (used only with ``allow_provisional``); ``stale``: a hash changed; ``expired``: older than the
+policy's ``max_age``; ``revoked``; ``not_approved``: inconclusive or rejected."""
+
+DecisionKey = tuple[str, str, str, str | None]
+"""What a record decides: (judge model string, rubric name, gold set name, policy path — None for
+the bundled default)."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _policy_key(path: str | None) -> str | None:
+    """The policy a record was decided under, by where it lives (not by its hash: an edited policy
+    makes the record stale, it does not start a new key). None: the bundled default."""
+    if path is None:
+        return None
+    from judgecal.approval.policy import DEFAULT_POLICY_PATH  # noqa: PLC0415
+
+    norm = os.path.normpath(path)
+    return None if norm == os.path.normpath(DEFAULT_POLICY_PATH) else norm
+
+
+def _fill_expiry(data: dict[str, Any]) -> dict[str, Any]:
+    """A record being made (no id yet) takes ``max_age`` from the policy it was decided under —
+    when that policy, read now, is the one its hash pins — and ``expires_at`` from it."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from judgecal.approval.policy import load_policy  # noqa: PLC0415
+    from judgecal.errors import JudgecalError  # noqa: PLC0415
+
+    if "max_age" in data or "expires_at" in data:
+        return data
+    try:
+        policy = load_policy(data.get("policy_path"))
+    except JudgecalError:
+        return data
+    hashes = data.get("hashes") or {}
+    if policy.max_age is None or hashes.get("policy") != policy.policy_hash:
+        return data
+    created = data.get("created_at") or _now()
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created)
+    age: timedelta = policy.max_age_delta  # type: ignore[assignment]
+    return {**data, "created_at": created, "max_age": policy.max_age, "expires_at": created + age}
 
 
 class Certificate(BaseModel):
@@ -89,6 +135,30 @@ class Certificate(BaseModel):
     """When the record was revoked (None: not revoked)."""
     revoked_reason: str | None = None
     """Why it was revoked."""
+    max_age: str | None = None
+    """The policy's ``max_age`` when the record was made (None: it does not expire)."""
+    expires_at: datetime | None = None
+    """When the record expires: ``created_at`` + ``max_age`` (None: never; records made before
+    ``max_age`` existed never expire)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expiry(cls, data: Any) -> Any:
+        # a record read back from the store has its id; only a new one reads its policy's max_age
+        if isinstance(data, dict) and "id" not in data:
+            return _fill_expiry(data)
+        return data
+
+    @property
+    def key(self) -> DecisionKey:
+        """What this record decides (:func:`decision_key`)."""
+        return decision_key(self)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """``expires_at`` has passed (never for a record without one)."""
+        if self.expires_at is None:
+            return False
+        return (now or _now()) >= _aware(self.expires_at)
 
     @property
     def approved(self) -> bool:
@@ -124,6 +194,9 @@ class Certificate(BaseModel):
                 f"{k} ({_short(self.hashes.get(k))} then, {_short(current.get(k))} now)" for k in changed
             )
             return "stale", f"changed since the approval: {what} — validate again"
+        if self.expired():
+            return "expired", self.expiry_reason()
+        expires = f"; expires {_aware(self.expires_at):%Y-%m-%d %H:%M} UTC" if self.expires_at else ""
         if self.tier == "provisional":
             d = self.decision
             needed = ", ".join(f"{n} {label}" for label, n in d.labels_needed_per_class.items()) or (
@@ -132,13 +205,33 @@ class Certificate(BaseModel):
             return (
                 "provisional",
                 "provisional, not approved: the point estimates meet the policy on too few labels "
-                f"(approval would take {needed} more labelled items); usable only with allow_provisional",
+                f"(approval would take {needed} more labelled items); usable only with allow_provisional"
+                + expires,
             )
-        return "valid", f"{self.tier}; rubric, template, gold set, split and policy unchanged"
+        return "valid", f"{self.tier}; rubric, template, gold set, split and policy unchanged{expires}"
+
+    def expiry_reason(self) -> str:
+        """Why an expired record no longer applies: when it expired, when it was made, the max_age."""
+        what = "provisional" if self.tier == "provisional" else "approved"
+        when = _aware(self.expires_at) if self.expires_at else None
+        return (
+            f"expired {when:%Y-%m-%d %H:%M} UTC: {what} {_aware(self.created_at):%Y-%m-%d %H:%M} UTC, "
+            f"max_age {self.max_age or '?'} — validate again"
+        )
 
     def changed(self, current: dict[str, str]) -> list[str]:
         """The pinned hashes that differ from ``current`` (:data:`HASH_KEYS` order)."""
         return [k for k in HASH_KEYS if current.get(k) != self.hashes.get(k)]
+
+
+def decision_key(cert: Certificate) -> DecisionKey:
+    """(judge model string, rubric name, gold set name, policy path or None for the bundled
+    default): the newest record of a key is the decision in force for it."""
+    return (cert.model, cert.rubric, cert.gold, _policy_key(cert.policy_path))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _short(h: str | None) -> str:

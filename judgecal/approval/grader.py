@@ -1,14 +1,24 @@
 """Approved judges as graders for other harnesses: ``load_grader("<rubric>")``.
 
-``load_grader`` finds the newest approval record for the rubric that is approved, not revoked
-and not stale, and returns a :class:`Grader` configured exactly as validated (model, sampling,
-samples, aggregation). Without one it raises :class:`~judgecal.errors.NotApprovedError`, saying
-why, unless the caller opts out with ``allow_unapproved=True``. A *provisional* record (point
-estimates that meet the policy on too few labels) is refused exactly like an unapproved one
-unless the caller opts in with ``allow_provisional=True``; every verdict of such a grader then
-says ``approval_tier="provisional"``, and its runs are stored with the gold name
-``<rubric>~grader~provisional``. Every verdict goes through the same cached, recorded pipeline
-as ``judgecal grade`` (runs of kind ``grader``).
+Which record is in force (``docs/approval.md``): for a judge on a rubric, the *newest* record of
+its (judge model, rubric, gold set, policy) — :func:`~judgecal.approval.certificate.decision_key`
+— governs. ``load_grader`` returns a :class:`Grader` configured exactly as that record validated
+(model, sampling, samples, aggregation) when the governing record is valid; when it is revoked,
+rejected, inconclusive, stale, expired or provisional it raises
+:class:`~judgecal.errors.NotApprovedError` saying why, and never falls back to an older record of
+the same key. Without ``judge``, the newest key whose governing record is valid is used. The
+caller may opt out with ``allow_unapproved=True``. A *provisional* record (point estimates that
+meet the policy on too few labels) is refused exactly like an unapproved one unless the caller
+opts in with ``allow_provisional=True``; every verdict of such a grader then says
+``approval_tier="provisional"``, and its runs are stored with the gold name
+``<rubric>~grader~provisional``. Every verdict goes through the same cached, recorded pipeline as
+``judgecal grade`` (runs of kind ``grader``).
+
+A grader kept alive (a pytest session, an Inspect scorer, a DeepEval metric) checks before every
+grading call that its record is still the one in force — not revoked, not expired, not
+superseded by a newer record of its key — with one query of the store, and raises
+``NotApprovedError`` otherwise: a call already under way when a revoke commits finishes, none
+after it starts.
 
 >>> import judgecal.approval as a
 >>> a.GraderVerdict(status="ok", label="pass", passed=True, score=1.0, model="sim/accurate",
@@ -24,13 +34,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgecal._model import sha256_json
-from judgecal.approval.certificate import Certificate
+from judgecal.approval.certificate import Certificate, DecisionKey, decision_key
 from judgecal.errors import ConfigError, InputError, NotApprovedError
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.judge import ItemVerdict, JudgeConfig, Limits, RunResult
 from judgecal.rubric import Rubric
 
-__all__ = ["Grader", "GraderVerdict", "find_approval", "load_grader"]
+__all__ = ["Grader", "GraderVerdict", "find_approval", "governing_record", "load_grader"]
+
+_PAGE = 500
+_FIRST = 5
 
 
 class GraderVerdict(BaseModel):
@@ -143,6 +156,32 @@ class Grader:
         without approval."""
         return None if self.certificate is None else self.certificate.tier
 
+    def check_in_force(self) -> None:
+        """Raise :class:`NotApprovedError` unless the grader's record is still the decision in force
+        for its key: not revoked, not expired, and no newer record of the same judge, rubric, gold
+        set and policy (one query of the store; nothing to check without a record). Every grading
+        call runs it first."""
+        cert = self.certificate
+        if cert is None:
+            return
+        current = governing_record(self.store, cert.key)
+        who = f"judge {cert.model!r} on rubric {cert.rubric!r}"
+        if current is None:
+            raise NotApprovedError(
+                f"approval record {cert.id[:12]} for {who} is no longer in the store; validate again"
+            )
+        if current.id != cert.id:
+            status, why = current.status(rubric=self.rubric)
+            raise NotApprovedError(
+                f"approval {cert.id[:12]} for {who} is no longer in force: a newer record "
+                f"{current.id[:12]} ({current.created_at:%Y-%m-%d %H:%M} UTC, gold set {current.gold!r}) "
+                f"governs and is {status.replace('_', ' ')}: {why}"
+                + ("; load the grader again to use it" if status in ("valid", "provisional") else "")
+            )
+        if current.revoked_at is not None or current.expired():
+            status, why = current.status(rubric=self.rubric)
+            raise NotApprovedError(f"approval {cert.id[:12]} for {who} is {status}: {why}")
+
     def _completer(self) -> Any:
         if self._opened is None:
             from judgecal.llm import open_completer  # noqa: PLC0415
@@ -218,6 +257,7 @@ class Grader:
         from judgecal.judge import agrade  # noqa: PLC0415
 
         items = [self._item(inputs, i) for i, inputs in enumerate(many)]
+        self.check_in_force()
         unique = list({it.id: it for it in items}.values())
         # the stored run says when its verdicts came from a provisional approval
         tier = "~provisional" if self.approval_tier == "provisional" else ""
@@ -260,14 +300,48 @@ class Grader:
         return f"Grader({self.rubric.name!r}, {self.judge.model!r}, certificate={cert}{tier})"
 
 
+def _records(store: Any, rubric: str, model: str | None, *, first: int = _PAGE) -> Any:
+    """Every record of ``rubric`` (and ``model``), newest first, a page at a time (no limit can
+    hide a governing record); the first page holds ``first`` records."""
+    offset, size = 0, first
+    while True:
+        page = store.list_certificates(rubric=rubric, model=model, limit=size, offset=offset)
+        yield from page
+        if len(page) < size:
+            return
+        offset += size
+        size = _PAGE
+
+
+def governing_record(store: Any, key: DecisionKey) -> Certificate | None:
+    """The newest record of ``key`` — (judge model, rubric, gold set, policy) — which is the
+    decision in force for it; None when there is none."""
+    model, rubric = key[0], key[1]
+    # the record a grader checks is nearly always the newest of its judge: read a few first
+    for cert in _records(store, rubric, model, first=_FIRST):
+        if decision_key(cert) == key:
+            return cert  # type: ignore[no-any-return]
+    return None
+
+
 def find_approval(
     rubric: Rubric, *, judge: str | None = None, store: Any, allow_provisional: bool = False
 ) -> tuple[Certificate | None, list[tuple[Certificate, str, str]]]:
-    """The newest valid approval for ``rubric`` (and ``judge``) — or, with ``allow_provisional``,
-    the newest valid or provisional one — plus every record looked at before it with its status
-    and reason (newest first)."""
+    """The record in force that may grade ``rubric`` (with ``judge`` if given), and the governing
+    records looked at before it with their status and reason (newest first).
+
+    Records are grouped by :func:`~judgecal.approval.certificate.decision_key` (judge model,
+    rubric, gold set, policy); only the newest record of each key counts — it governs the key —
+    and an older record of the same key is never used, whatever its status. The first governing
+    record (newest first) that is valid — or, with ``allow_provisional``, valid or provisional —
+    is returned; ``None`` when no key's governing record is."""
     looked: list[tuple[Certificate, str, str]] = []
-    for cert in store.list_certificates(rubric=rubric.name, model=judge, limit=500):
+    seen: set[DecisionKey] = set()
+    for cert in _records(store, rubric.name, judge):
+        key = decision_key(cert)
+        if key in seen:
+            continue  # an older record of a key already decided by its newest
+        seen.add(key)
         # the rubric that will grade is the one loaded now, wherever the record's was
         status, why = cert.status(rubric=rubric)
         if status == "valid" or (status == "provisional" and allow_provisional):
@@ -287,13 +361,15 @@ def load_grader(
     api_key: str | None = None,
     limits: Limits | None = None,
 ) -> Grader:
-    """The approved judge for ``rubric`` (newest valid approval; only ``judge``'s if given).
+    """The approved judge for ``rubric``: the record in force (see :func:`find_approval`; only
+    ``judge``'s if given).
 
-    Raises :class:`NotApprovedError` naming why (no record, provisional, inconclusive, rejected,
-    revoked, or stale because a hash changed) unless ``allow_unapproved=True`` — then ``judge``
-    is required and the grader runs without a certificate. ``allow_provisional=True`` also
-    accepts the newest valid-or-provisional record: a provisional judge's verdicts say
-    ``approval_tier="provisional"``.
+    Raises :class:`NotApprovedError` naming why (no record; the record in force is provisional,
+    inconclusive, rejected, revoked, expired, or stale because a hash changed — an older approval
+    of the same judge, gold set and policy is never used instead) unless ``allow_unapproved=True``
+    — then ``judge`` is required and the grader runs without a certificate.
+    ``allow_provisional=True`` also accepts a provisional record in force: a provisional judge's
+    verdicts say ``approval_tier="provisional"``.
     """
     from judgecal.gold import load_gold  # noqa: PLC0415
     from judgecal.judge import sim_items_from_gold  # noqa: PLC0415
@@ -341,9 +417,15 @@ def load_grader(
         if any(s == "provisional" for _, s, _ in looked)
         else ""
     )
+    others = len(looked) - 1
     raise NotApprovedError(
-        f"no valid approval for {who}: the newest record {newest.id[:12]} ({newest.model}, "
-        f"{newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}"
-        + (f" ({len(looked) - 1} older record(s) not valid either)" if len(looked) > 1 else "")
+        f"no valid approval for {who}: the record in force {newest.id[:12]} ({newest.model}, gold set "
+        f"{newest.gold!r}, {newest.created_at:%Y-%m-%d %H:%M} UTC) is {status.replace('_', ' ')}: {why}"
+        + (
+            f" ({others} other judge/gold set/policy combination(s) looked at, none valid either)"
+            if others
+            else ""
+        )
+        + "; older records of the same judge, gold set and policy are not used"
         + opt_in
     )

@@ -12,17 +12,37 @@ so an approval made under one policy does not carry over to another.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from judgecal._model import Strict
 from judgecal.errors import ConfigError
 
-__all__ = ["DEFAULT_POLICY_PATH", "Policy", "load_policy"]
+__all__ = ["DEFAULT_POLICY_PATH", "Policy", "load_policy", "parse_max_age"]
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.yaml")
+
+_AGE = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+_UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_max_age(text: str) -> timedelta:
+    """A ``max_age`` such as ``90d``, ``12h``, ``2w`` or ``30m`` as a duration.
+
+    >>> parse_max_age("90d"), parse_max_age("12h")
+    (datetime.timedelta(days=90), datetime.timedelta(seconds=43200))
+    """
+    match = _AGE.match(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"max_age must be a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), "
+            f"such as 90d or 12h; got {text!r}"
+        )
+    return timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
 
 
 class DataRequirements(Strict):
@@ -163,8 +183,25 @@ class Policy(Strict):
     stability: StabilityGate = Field(default_factory=StabilityGate)
     correction: CorrectionTier = Field(default_factory=CorrectionTier)
     compare: CompareRule = Field(default_factory=CompareRule)
+    max_age: str | None = None
+    """How long an approval under this policy lasts (``90d``, ``12h``, ``2w``, ``30m``): from
+    ``max_age`` after the validation on, the record is ``expired`` and graders refuse it. None:
+    approvals do not expire."""
 
     _path: str | None = PrivateAttr(default=None)
+
+    @field_validator("max_age")
+    @classmethod
+    def _age(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_max_age(value)
+            value = value.strip()
+        return value
+
+    @property
+    def max_age_delta(self) -> timedelta | None:
+        """``max_age`` as a duration (None: approvals do not expire)."""
+        return None if self.max_age is None else parse_max_age(self.max_age)
 
     @property
     def path(self) -> str | None:
@@ -174,10 +211,14 @@ class Policy(Strict):
     @property
     def policy_hash(self) -> str:
         """SHA-256 of the policy's canonical content: two files that say the same thing (comments,
-        key order) hash the same; any changed threshold changes it."""
+        key order) hash the same; any changed threshold changes it. ``max_age`` counts only when
+        set, so records made before the key existed keep their hash."""
         from judgecal._model import sha256_json  # noqa: PLC0415
 
-        return sha256_json(self.model_dump(mode="json"))
+        content = self.model_dump(mode="json")
+        if content.get("max_age") is None:
+            content.pop("max_age", None)
+        return sha256_json(content)
 
     @property
     def epsilon(self) -> float:

@@ -20,7 +20,8 @@ def list_approvals(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List approval records, newest first, with whether each still applies (valid, provisional —
-    usable only with an explicit opt-in —, stale, revoked, or not approved)."""
+    usable only with an explicit opt-in —, stale, expired, revoked, or not approved) and when it
+    expires (the policy's max_age; - when it does not)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -43,6 +44,7 @@ def list_approvals(
                         "tier": c.tier,
                         "status": s,
                         "status_reason": w,
+                        "expires_at": None if c.expires_at is None else c.expires_at.isoformat(),
                     }
                     for c, s, w in rows
                 ]
@@ -52,11 +54,12 @@ def list_approvals(
     if not rows:
         out.print("no approval records yet: `judgecal validate RUBRIC --judge MODEL` makes one")
         return
-    table = Table("id", "created (UTC)", "rubric", "judge", "tier", "status")
+    table = Table("id", "created (UTC)", "rubric", "judge", "tier", "status", "expires (UTC)")
     style = {
         "valid": "green",
         "provisional": "yellow",
         "stale": "yellow",
+        "expired": "yellow",
         "revoked": "red",
         "not_approved": "dim",
     }
@@ -68,6 +71,7 @@ def list_approvals(
             escape(c.model),
             c.tier.replace("_", " "),
             f"[{style[s]}]{s.replace('_', ' ')}[/]" + (f" ({escape(w)})" if s == "stale" else ""),
+            "-" if c.expires_at is None else f"{c.expires_at:%Y-%m-%d %H:%M}",
         )
     out.print(table)
 

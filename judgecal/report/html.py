@@ -622,6 +622,8 @@ def _reproducibility(view: JudgeView) -> str:
             ["policy file", _e(rec.policy_path or "the bundled default")],
             ["approval record", f"<code>{_e(rec.record_id)}</code>"],
         ]
+        if rec.expires_at is not None:
+            rows.append(["expires", _e(f"{rec.expires_at:%Y-%m-%d %H:%M} UTC (the policy's max_age)")])
     rows += [
         [
             "sampling",

@@ -203,6 +203,11 @@ def _record(view: JudgeView) -> list[str]:
         ],
         ["gold / split hash", f"`{(rec.gold_hash or '-')[:12]}` / `{(rec.split_hash or '-')[:12]}`"],
         ["policy hash", f"`{rec.policy_hash[:12]}`" if rec.policy_hash else "-"],
+        *(
+            [["expires", f"{rec.expires_at:%Y-%m-%d %H:%M} UTC (the policy's max_age)"]]
+            if rec.expires_at is not None
+            else []
+        ),
         ["sampling · samples", f"{cfg.get('sampling', '-')} · {cfg.get('samples', '-')}"],
         [
             "run · date",

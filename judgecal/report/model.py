@@ -113,6 +113,8 @@ class Reproducibility(_Model):
     """The grading run in the store."""
     record_id: str | None = None
     """Validation: the approval record's id."""
+    expires_at: datetime | None = None
+    """Validation: when the approval record expires (the policy's ``max_age``; None: never)."""
     date: datetime | None = None
     """When the run started (calibration) or the validation finished (validation)."""
     judgecal_version: str | None = None
@@ -398,6 +400,7 @@ def from_certificate(
             "policy_hash": cert.hashes.get("policy"),
             "policy_path": cert.policy_path,
             "record_id": cert.id,
+            "expires_at": cert.expires_at,
             "date": cert.created_at,
             "judgecal_version": cert.judgecal_version,
             "calls": cert.calls,
