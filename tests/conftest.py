@@ -177,3 +177,34 @@ def approved_support(_approved_template: tuple[Path, Path], hermetic: Path):  # 
     cert = s.list_certificates(rubric="support-billing")[0]
     s.close()
     return cert
+
+
+SERVICE_TOKEN = "test-token-" + "0123456789abcdef"
+"""The bearer token of the service the tests start (``make_client``)."""
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., Any]]:
+    """``make_client(**create_app_options)``: a TestClient of the service with its lifespan
+    running (token :data:`SERVICE_TOKEN` unless given), closed after the test."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # starlette 1.x asks for the httpx2 package; TestClient works the same with httpx
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from judgecal.service import create_app
+
+    opened: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("token", SERVICE_TOKEN)
+        client = TestClient(create_app(**options), raise_server_exceptions=False)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)

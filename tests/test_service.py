@@ -38,7 +38,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-TOKEN = "test-token-" + "0123456789abcdef"
+from conftest import SERVICE_TOKEN as TOKEN
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ITEM = {"input": "Can I get a refund for last month?", "output": "Refunds are decided by the billing team."}
 
@@ -55,23 +56,6 @@ PROTECTED = [
 
 
 @pytest.fixture
-def make_client() -> Iterator[Callable[..., TestClient]]:
-    """``make_client(**create_app_options)``: a TestClient with the app's lifespan running."""
-    opened: list[TestClient] = []
-
-    def make(**options: Any) -> TestClient:
-        options.setdefault("token", TOKEN)
-        client = TestClient(create_app(**options), raise_server_exceptions=False)
-        client.__enter__()
-        opened.append(client)
-        return client
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-@pytest.fixture
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
 
@@ -81,8 +65,9 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details", "request_id"}, body
     ErrorResponse.model_validate(body)
+    assert body["error"]["request_id"] == response.headers["x-request-id"]
     assert body["error"]["code"] == code, body
     assert body["error"]["message"]
     return body["error"]
@@ -142,8 +127,8 @@ def test_every_endpoint_but_health_refuses_a_missing_or_wrong_token(
 
 def test_the_right_token_gets_through(client: TestClient) -> None:
     assert client.get("/v1/judges", headers=AUTH).status_code == 200
-    assert client.get("/v1/approvals", headers=AUTH).json() == {"approvals": []}
-    assert client.get("/v1/validations", headers=AUTH).json() == {"jobs": []}
+    assert client.get("/v1/approvals", headers=AUTH).json() == {"approvals": [], "next": None}
+    assert client.get("/v1/validations", headers=AUTH).json() == {"jobs": [], "next": None}
 
 
 def test_authentication_can_only_be_turned_off_explicitly(make_client: Callable[..., TestClient]) -> None:
@@ -282,7 +267,7 @@ def test_unknown_names_are_404_listing_the_known_ones(client: TestClient) -> Non
     err = error_of(client.get("/v1/approvals/0123abcd", headers=AUTH), 404, "not_found")
     assert "0123abcd" in err["message"]
     err = error_of(client.get("/v1/validations/" + "a" * 32, headers=AUTH), 404, "not_found")
-    assert "kept while this server process runs" in err["message"]
+    assert "no validation job" in err["message"]
 
 
 def test_too_many_batch_items_is_422_too_many_items(make_client: Callable[..., TestClient]) -> None:
@@ -434,7 +419,7 @@ def test_the_approved_judge_is_served_with_its_certificate(
 
     listed = client.get("/v1/approvals?rubric=support-billing", headers=AUTH).json()["approvals"]
     assert [(a["id"], a["status"], a["tier"]) for a in listed] == [(approved_support.id, "valid", "approved")]
-    assert client.get("/v1/approvals?judge=sim/other", headers=AUTH).json() == {"approvals": []}
+    assert client.get("/v1/approvals?judge=sim/other", headers=AUTH).json() == {"approvals": [], "next": None}
     detail = client.get(f"/v1/approvals/{approved_support.id[:8]}", headers=AUTH).json()
     assert detail["status"] == "valid"
     assert detail["certificate"]["hashes"] == approved_support.hashes
@@ -666,7 +651,7 @@ def test_a_validation_naming_something_unknown_is_404_and_not_queued(
 ) -> None:
     err = error_of(client.post("/v1/validations", headers=AUTH, json=body), 404, "not_found")
     assert words in err["message"]
-    assert client.get("/v1/validations", headers=AUTH).json() == {"jobs": []}
+    assert client.get("/v1/validations", headers=AUTH).json() == {"jobs": [], "next": None}
 
 
 def test_policies_are_looked_up_by_name_in_the_policy_folder(
@@ -733,8 +718,8 @@ def test_a_full_queue_is_429(make_client: Callable[..., TestClient]) -> None:
         }
 
 
-def test_job_runner_runs_in_order_and_fails_waiting_jobs_on_shutdown() -> None:
-    runner = JobRunner(max_queued=2, keep=1)
+def test_job_runner_runs_in_order_and_interrupts_waiting_jobs_on_shutdown(store: Any) -> None:
+    runner = JobRunner(lambda: store, max_queued=2, keep=1)
     gate = threading.Event()
     order: list[str] = []
     request = ValidationRequest(rubric="r", judge="m/j")
@@ -778,8 +763,8 @@ def test_job_runner_runs_in_order_and_fails_waiting_jobs_on_shutdown() -> None:
     gate.set()  # fifth finishes; sixth may or may not have started when close() comes
     runner.close(timeout=10)
     status = runner.get(sixth.job_id)
-    assert status is not None and status.status in ("succeeded", "failed")
-    if status.status == "failed":
+    assert status is not None and status.status in ("succeeded", "interrupted")
+    if status.status == "interrupted":
         assert status.error is not None and status.error.code == "shut_down"
     with pytest.raises(RuntimeError, match="shut down"):
         runner.submit(request, job("late"))
@@ -838,7 +823,7 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":0"), url
         assert httpx.get(f"{url}/v1/health").json()["status"] == "ok"
         assert httpx.get(f"{url}/v1/approvals").status_code == 401
-        assert httpx.get(f"{url}/v1/approvals", headers=AUTH).json() == {"approvals": []}
+        assert httpx.get(f"{url}/v1/approvals", headers=AUTH).json() == {"approvals": [], "next": None}
     finally:
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=30)
@@ -857,7 +842,7 @@ def test_the_app_starts_again_after_a_shutdown(approved_support: Any) -> None:
         calls=0,
         cost=0.0,
     )
-    for _ in range(2):
+    for run in (1, 2):
         with TestClient(app) as client:
             r = client.post("/v1/grade", headers=AUTH, json={"rubric": "support-billing", "inputs": ITEM})
             assert r.status_code == 200, r.text
@@ -865,4 +850,5 @@ def test_the_app_starts_again_after_a_shutdown(approved_support: Any) -> None:
                 ValidationRequest(rubric="support-billing", judge="sim/consistent"), lambda _progress: result
             )
             assert wait_for_job(client, job.job_id, timeout=30)["result"]["tier"] == "rejected"
-            assert len(client.get("/v1/validations", headers=AUTH).json()["jobs"]) == 1
+            # the jobs are in the database: the second start still lists the first one's
+            assert len(client.get("/v1/validations", headers=AUTH).json()["jobs"]) == run

@@ -94,6 +94,28 @@ EXPECTED_COLUMNS = {
         "revoked_at",
         "revoked_reason",
     },
+    "jobs": {
+        "id",
+        "created_at",
+        "status",
+        "request_json",
+        "progress_json",
+        "result_json",
+        "error_json",
+        "started_at",
+        "finished_at",
+    },
+    "idempotency_keys": {
+        "scope",
+        "key",
+        "route",
+        "request_hash",
+        "status",
+        "response_status",
+        "response_json",
+        "created_at",
+        "expires_at",
+    },
 }
 
 
@@ -189,6 +211,65 @@ def test_postgres_from_blank(support, sim_server):
         sim.reset_stats()
         second = asyncio.run(agrade(rubric, gold, JudgeConfig(model="openai/judge"), completer, store=store))
         assert second.n_cached == len(gold.items) and sim.stats()["requests"] == 0
+    finally:
+        store.close()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _jobs_and_keys(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from judgecal.store import IdempotencyRow, JobRow
+
+    base = datetime.now(UTC)
+    for i, status in enumerate(("succeeded", "running", "queued", "failed")):
+        store.create_job(
+            JobRow(id=f"{i:032x}", created_at=base + timedelta(seconds=i), status=status, request_json="{}")
+        )
+    assert [j.id for j in store.list_jobs(limit=2, offset=1)] == [f"{2:032x}", f"{1:032x}"]
+    assert store.count_jobs() == {"succeeded": 1, "running": 1, "queued": 1, "failed": 1}
+    assert sorted(store.interrupt_jobs({"queued": '{"q": 1}', "running": '{"r": 1}'})) == [
+        f"{1:032x}",
+        f"{2:032x}",
+    ]
+    assert store.get_job(f"{1:032x}").error_json == '{"r": 1}'  # type: ignore[union-attr]
+    store.prune_jobs(keep=2)
+    assert [j.id for j in store.list_jobs()] == [f"{3:032x}", f"{2:032x}"]
+
+    row = IdempotencyRow(
+        scope="s", key="k", route="/r", request_hash="h", expires_at=base + timedelta(hours=1)
+    )
+    assert store.claim_idempotency_key(row) is None
+    taken = store.claim_idempotency_key(row.model_copy(update={"request_hash": "other"}))
+    assert taken is not None and taken.request_hash == "h" and taken.status == "in_progress"
+    store.complete_idempotency_key("s", "k", 202, '{"job_id": "x"}')
+    done = store.claim_idempotency_key(row)
+    assert done is not None and (done.status, done.response_status) == ("done", 202)
+    expired = row.model_copy(update={"key": "old", "expires_at": base - timedelta(seconds=1)})
+    assert store.claim_idempotency_key(expired) is None
+    assert store.claim_idempotency_key(expired.model_copy(update={"expires_at": row.expires_at})) is None
+    store.release_idempotency_key("s", "k")
+    assert store.claim_idempotency_key(row) is None
+
+
+def test_jobs_and_idempotency_keys(store: Store) -> None:
+    _jobs_and_keys(store)
+
+
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+def test_jobs_and_idempotency_keys_on_postgres() -> None:
+    import uuid
+
+    base = os.environ["JUDGECAL_TEST_POSTGRES_URL"]
+    name = "jc_" + uuid.uuid4().hex[:8]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    store = Store(base.rsplit("/", 1)[0] + "/" + name)
+    try:
+        _jobs_and_keys(store)
     finally:
         store.close()
         with admin.connect() as conn:

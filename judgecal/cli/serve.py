@@ -60,6 +60,36 @@ def serve_command(
     api_base: str | None = typer.Option(
         None, "--api-base", envvar="JUDGECAL_API_BASE", help="OpenAI-compatible base URL for the judges."
     ),
+    header_timeout: float = typer.Option(
+        10.0,
+        "--header-timeout",
+        min=0.1,
+        envvar="JUDGECAL_SERVE_HEADER_TIMEOUT",
+        help="Seconds a client has to send a request's line and headers (408, connection closed, after).",
+    ),
+    body_timeout: float = typer.Option(
+        30.0,
+        "--body-timeout",
+        min=0.1,
+        envvar="JUDGECAL_SERVE_BODY_TIMEOUT",
+        help="Seconds a request body may take to arrive (408 after).",
+    ),
+    cors_origins: list[str] = typer.Option(
+        [],
+        "--cors-origin",
+        envvar="JUDGECAL_CORS_ORIGINS",
+        help="A browser origin (scheme://host[:port]) allowed to call the API; repeat for more. Default: "
+        "none (CORS off). The environment variable takes several, separated by spaces.",
+    ),
+    metrics: str = typer.Option(
+        "token",
+        "--metrics",
+        envvar="JUDGECAL_SERVE_METRICS",
+        help="GET /metrics (Prometheus): 'token' (needs the bearer token), 'public' (no token), or 'off'.",
+    ),
+    idempotency_hours: float = typer.Option(
+        24.0, "--idempotency-hours", min=0.01, help="How long an Idempotency-Key is remembered."
+    ),
     openapi: Path | None = typer.Option(
         None, "--openapi", help="Write the OpenAPI spec (JSON) to this file and exit."
     ),
@@ -75,6 +105,8 @@ def serve_command(
     from judgecal.service.server import run
     from judgecal.settings import load_config
 
+    if metrics not in ("token", "public", "off"):
+        raise ConfigError(f"--metrics must be token, public or off, not {metrics!r}", field="--metrics")
     if openapi is not None:
         spec = create_app(token="openapi").openapi()
         openapi.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +145,10 @@ def serve_command(
         api_base=api_base or cfg.api_base,
         limits=Limits(concurrency=cfg.concurrency, timeout=cfg.timeout, max_retries=cfg.max_retries),
         sampling=Sampling(temperature=cfg.temperature, max_tokens=cfg.max_tokens),
+        body_timeout=body_timeout,
+        cors_origins=cors_origins,
+        metrics=metrics,  # type: ignore[arg-type]
+        idempotency_ttl=idempotency_hours * 3600,
     )
 
     def ready(url: str) -> None:
@@ -125,7 +161,7 @@ def serve_command(
         )
 
     try:
-        run(app, host=host, port=port, on_ready=ready, log_level=log_level)
+        run(app, host=host, port=port, on_ready=ready, log_level=log_level, header_timeout=header_timeout)
     except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the signal: a normal stop
         err.print("judgecal service: stopped")
     finally:

@@ -6,16 +6,22 @@ validations as background jobs. A thin layer over the Python API — every answe
 ::
 
     GET  /v1/health                    no auth: version, database answers
-    GET  /v1/judges                    rubrics and the judges approved for them now
-    GET  /v1/approvals[?rubric=&judge=&limit=]   approval records with their status
+    GET  /v1/judges[?limit=&offset=]   rubrics and the judges approved for them now
+    GET  /v1/approvals[?rubric=&judge=&limit=&offset=]   approval records with their status
     GET  /v1/approvals/{id}            one record in full (id or a unique prefix)
     POST /v1/grade                     {"rubric", "inputs" | "items", "judge"?, "allow_provisional"?}
                                        -> verdict(s)
     POST /v1/validations               {"rubric", "judge", "gold"?, "policy"?, "probes"?} -> 202 job
-    GET  /v1/validations[/{job_id}]    job status, progress, decision or error
+    GET  /v1/validations[?status=&limit=&offset=]   stored jobs, newest first
+    GET  /v1/validations/{job_id}      job status, progress, decision or error
+    GET  /metrics                      Prometheus text format (not in the OpenAPI spec)
 
-Everything but ``/v1/health``, ``/openapi.json`` and ``/docs`` needs ``Authorization: Bearer
-<token>``. Every error has one shape (:mod:`judgecal.service.errors`). See ``docs/service.md``.
+Everything but ``/v1/health``, ``/openapi.json`` and ``/docs`` (and ``/metrics`` when it is made
+public) needs ``Authorization: Bearer <token>``. Every error has one shape
+(:mod:`judgecal.service.errors`); every POST takes an ``Idempotency-Key``
+(:mod:`judgecal.service.idempotency`); every response has an ``X-Request-ID``
+(:mod:`judgecal.service.observe`). Lists page with ``limit`` and ``offset`` and give the next page
+in ``next``. See ``docs/service.md``.
 """
 
 import ast
@@ -26,13 +32,15 @@ import textwrap
 import threading
 import types
 import typing
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -40,7 +48,7 @@ from starlette.concurrency import run_in_threadpool
 
 from judgecal import __version__
 from judgecal.approval import Certificate, Grader, current_hashes, find_approval
-from judgecal.errors import ConfigError, JudgecalError, NotFoundError
+from judgecal.errors import ConfigError, JudgecalError, NotApprovedError, NotFoundError
 from judgecal.judge import JudgeConfig, Limits, Sampling
 from judgecal.rubric import Rubric
 from judgecal.service.errors import (
@@ -48,9 +56,11 @@ from judgecal.service.errors import (
     ApiError,
     BodyLimitMiddleware,
     ErrorResponse,
+    error_response,
     install_error_handlers,
 )
 from judgecal.service.graders import GraderPool
+from judgecal.service.idempotency import DEFAULT_IDEMPOTENCY_TTL, KEY_PATTERN, Idempotency, caller_scope
 from judgecal.service.jobs import Execute, JobRunner, Progress, QueueFull
 from judgecal.service.models import (
     ApprovalDetail,
@@ -70,8 +80,15 @@ from judgecal.service.models import (
     ValidationAccepted,
     ValidationRequest,
 )
+from judgecal.service.observe import CONTENT_TYPE, Metrics, RequestContextMiddleware
 
-__all__ = ["DEFAULT_MAX_BATCH_ITEMS", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_QUEUED_JOBS", "create_app"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_MAX_BATCH_ITEMS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_QUEUED_JOBS",
+    "create_app",
+]
 
 log = logging.getLogger("judgecal.service")
 
@@ -81,6 +98,22 @@ DEFAULT_MAX_BATCH_ITEMS = 100
 """Most items in one ``POST /v1/grade`` batch."""
 DEFAULT_MAX_QUEUED_JOBS = 4
 """Most validations waiting behind the running one."""
+DEFAULT_BODY_TIMEOUT = 30.0
+"""Seconds a request body may take to arrive (408 after)."""
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=KEY_PATTERN,
+        description="Makes the POST safe to retry: the same key with the same request replays the first "
+        "answer (`Idempotent-Replayed: true`); with a different request it is 409 `idempotency_key_reused`. "
+        "1-255 visible ASCII characters (a UUID); kept 24 h by default.",
+    ),
+]
+JobState = Literal["queued", "running", "succeeded", "failed", "interrupted"]
+MetricsAccess = Literal["token", "public", "off"]
+"""``GET /metrics``: behind the bearer token (default), open to anyone who reaches the port, or
+not served."""
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -88,9 +121,11 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Invalid JSON, or invalid input (file, line and field in `details`).",
         401: "Missing or wrong bearer token.",
         404: "No such rubric, gold set, policy, probe, record or job.",
+        408: "`request_timeout`: the request body did not arrive in time.",
         409: "`not_approved`: the rubric (and judge) has no valid approval — none, provisional (send "
         "`allow_provisional: true` to grade with it), stale, revoked or not approved; `details.status` says "
-        "which.",
+        "which. `idempotency_key_reused`: the Idempotency-Key came with a different request before; "
+        "`idempotency_key_in_use`: its first request is still being answered.",
         413: "Request body above the server's limit.",
         422: "The request does not validate (`details.errors` lists every field), or too many items.",
         429: "`queue_full`: too many validations waiting.",
@@ -116,6 +151,7 @@ class _Service:
         limits: Limits | None,
         sampling: Sampling | None,
         validation_resamples: int,
+        idempotency_ttl: float,
     ):
         self._store = store
         self._own_store = store is None
@@ -127,7 +163,18 @@ class _Service:
         self.limits, self.sampling = limits, sampling or Sampling()
         self.validation_resamples = validation_resamples
         self.max_queued_jobs = max_queued_jobs
-        self.jobs = JobRunner(max_queued=max_queued_jobs)
+        self.jobs = JobRunner(self.store, max_queued=max_queued_jobs)
+        self.idempotency = Idempotency(self.store, ttl=idempotency_ttl)
+        self.metrics = Metrics(lambda: (self.store().count_jobs(), self.jobs.queue_depth))
+
+    def startup(self) -> None:
+        """Mark the jobs a previous process left unfinished ``interrupted``; drop its keys in
+        progress. A database that does not answer is logged (health says so), not fatal."""
+        try:
+            self.jobs.recover()
+            self.idempotency.startup()
+        except Exception as exc:  # noqa: BLE001 - the service starts; /v1/health reports the database
+            log.warning("start-up: cannot recover the validation jobs: %s", exc)
 
     def store(self) -> Any:
         with self._lock:
@@ -148,8 +195,8 @@ class _Service:
 
     def close(self) -> None:
         """Shutdown: jobs, graders, and the store if the service opened it. The app can start
-        again afterwards (a fresh job runner; jobs of the previous run are gone)."""
-        jobs, self.jobs = self.jobs, JobRunner(max_queued=self.max_queued_jobs)
+        again afterwards (a fresh job runner; the jobs are in the database)."""
+        jobs, self.jobs = self.jobs, JobRunner(self.store, max_queued=self.max_queued_jobs)
         jobs.close()
         with self._lock:
             pool, self._pool = self._pool, None
@@ -196,6 +243,50 @@ def _status(cert: Certificate, rubric: Rubric | None) -> tuple[str, str]:
     return cert.status(current)
 
 
+def _next_page(request: Request, offset: int, limit: int, more: bool) -> str | None:
+    """The path of the next page (same query, ``offset`` moved on), or None on the last page."""
+    if not more:
+        return None
+    query = {**request.query_params, "offset": str(offset + limit), "limit": str(limit)}
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+class _JSONCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, whose refused preflight (a plain-text 400) gets the service's
+    JSON error shape like every other 4xx."""
+
+    def preflight_response(self, request_headers: Any) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code < 400:
+            return answer
+        refused = bytes(answer.body).decode("utf-8", "replace")  # e.g. "Disallowed CORS origin"
+        headers = {k: v for k, v in answer.headers.items() if k.lower().startswith("access-control-")}
+        return error_response(
+            answer.status_code,
+            "cors_refused",
+            f"CORS preflight refused: {refused} (allowed origins: {', '.join(self.allow_origins)})",
+            {"origin": request_headers.get("origin")},
+            headers=headers,
+        )
+
+
+def _cors_origins(origins: Sequence[str]) -> list[str]:
+    out = []
+    for origin in origins:
+        origin = origin.strip().rstrip("/")
+        parts = urlsplit(origin)
+        if origin != "*" and (
+            parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query
+        ):
+            raise ConfigError(
+                f"CORS origin {origin!r} is not an origin: give scheme://host[:port] (e.g. "
+                "https://app.example.com), or * for any",
+                field="--cors-origin",
+            )
+        out.append(origin)
+    return out
+
+
 def _summary(cert: Certificate, status: tuple[str, str]) -> ApprovalSummary:
     return ApprovalSummary(
         id=cert.id,
@@ -207,6 +298,7 @@ def _summary(cert: Certificate, status: tuple[str, str]) -> ApprovalSummary:
         tier=cert.decision.tier,
         status=status[0],  # type: ignore[arg-type]
         status_reason=status[1],
+        expires_at=getattr(cert, "expires_at", None),
     )
 
 
@@ -324,6 +416,10 @@ def create_app(
     limits: Limits | None = None,
     sampling: Sampling | None = None,
     validation_resamples: int = 2000,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    cors_origins: Sequence[str] = (),
+    metrics: MetricsAccess = "token",
+    idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL,
 ) -> FastAPI:
     """The service as an ASGI app (run it with uvicorn, or ``judgecal serve``).
 
@@ -333,6 +429,10 @@ def create_app(
     shutdown). ``policy_dir``: a folder of policy YAML files that validation requests may name.
     ``api_base``/``api_key``/``limits``: how graders and validations reach the judge;
     ``sampling``: the sampling settings of judges validated through the service.
+    ``body_timeout``: seconds a request body may take to arrive (408 after; None: no limit — the
+    header timeout is the server's, :func:`judgecal.service.server.run`). ``cors_origins``: the
+    browser origins allowed to call the API (none by default: CORS off). ``metrics``: who may
+    read ``GET /metrics``. ``idempotency_ttl``: seconds an ``Idempotency-Key`` is remembered.
     """
     if token is not None and not token.strip():
         raise ConfigError("the bearer token is empty: pass a real token, or token=None for no authentication")
@@ -348,10 +448,13 @@ def create_app(
         limits=limits,
         sampling=sampling,
         validation_resamples=validation_resamples,
+        idempotency_ttl=idempotency_ttl,
     )
+    origins = _cors_origins(cors_origins)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.startup)
         yield
         await run_in_threadpool(service.close)
 
@@ -371,7 +474,21 @@ def create_app(
     )
     app.state.service = service
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
+    if origins:
+        app.add_middleware(
+            _JSONCORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location", "Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
+    # outermost, around Starlette's own error layer: every response (500s included) has an id
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestContextMiddleware(  # type: ignore[method-assign]
+        build_stack(), None if metrics == "off" else service.metrics
+    )
 
     bearer = HTTPBearer(
         auto_error=False,
@@ -438,20 +555,27 @@ def create_app(
         response_model=JudgesResponse,
         tags=["judges"],
         summary="Rubrics and the judges approved for them now",
-        responses=_errors(500, 503),
+        responses=_errors(422, 500, 503),
     )
-    async def judges() -> JudgesResponse:
+    async def judges(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=500, description="Rubrics per page (by name).")] = 100,
+        offset: Annotated[int, Query(ge=0, description="Rubrics to skip.")] = 0,
+    ) -> JudgesResponse:
         """Every rubric on the server's search path with its approved judges: the approval
         ``POST /v1/grade`` uses when no judge is named (``default``) and the newest valid approval
-        of each approved model. Status is computed now, exactly as grading would."""
-        return await run_in_threadpool(_judges)
+        of each approved model. Status is computed now, exactly as grading would. Sorted by
+        rubric name; ``next`` is the next page."""
+        entries, more = await run_in_threadpool(_judges, limit, offset)
+        return JudgesResponse(judges=entries, next=_next_page(request, offset, limit, more))
 
-    def _judges() -> JudgesResponse:
+    def _judges(limit: int, offset: int) -> tuple[list[JudgeEntry], bool]:
         from judgecal.rubric import list_rubrics, load_rubric  # noqa: PLC0415
 
         store = service.store()
         entries = []
-        for name, path in sorted(list_rubrics().items()):
+        found = sorted(list_rubrics().items())
+        for name, path in found[offset : offset + limit]:
             try:
                 rubric = load_rubric(path)
             except JudgecalError as exc:
@@ -492,7 +616,7 @@ def create_app(
                     reason=reason,
                 )
             )
-        return JudgesResponse(judges=entries)
+        return entries, len(found) > offset + limit
 
     @v1.get(
         "/approvals",
@@ -502,24 +626,32 @@ def create_app(
         responses=_errors(422, 500, 503),
     )
     async def approvals(
+        request: Request,
         rubric: Annotated[Name | None, Query(description="Only this rubric's records.")] = None,
         judge: Annotated[ModelString | None, Query(description="Only this model string's records.")] = None,
-        limit: Annotated[int, Query(ge=1, le=500, description="Newest N records.")] = 50,
+        limit: Annotated[int, Query(ge=1, le=500, description="Records per page.")] = 50,
+        offset: Annotated[int, Query(ge=0, description="Records to skip (newest first).")] = 0,
     ) -> ApprovalsResponse:
-        """Records of every tier (a rejection is evidence too). ``status`` is computed against the
-        files as they are now, with the rubric that the record's rubric name loads."""
+        """Records of every tier (a rejection is evidence too), newest first; ``next`` is the next
+        page. ``status`` is computed against the files as they are now, with the rubric that the
+        record's rubric name loads."""
 
         def run() -> ApprovalsResponse:
             rubrics: dict[str, Rubric | None] = {}
             out = []
-            for cert in service.store().list_certificates(rubric=rubric, model=judge, limit=limit):
+            certs = service.store().list_certificates(
+                rubric=rubric, model=judge, limit=limit + 1, offset=offset
+            )
+            for cert in certs[:limit]:
                 if cert.rubric not in rubrics:
                     try:
                         rubrics[cert.rubric] = _rubric(cert.rubric)
                     except JudgecalError:
                         rubrics[cert.rubric] = None
                 out.append(_summary(cert, _status(cert, rubrics[cert.rubric])))
-            return ApprovalsResponse(approvals=out)
+            return ApprovalsResponse(
+                approvals=out, next=_next_page(request, offset, limit, len(certs) > limit)
+            )
 
         return await run_in_threadpool(run)
 
@@ -554,16 +686,29 @@ def create_app(
         response_model=GradeResponse | BatchGradeResponse,
         tags=["grade"],
         summary="Grade with the rubric's approved judge",
-        responses=_errors(400, 404, 409, 413, 422, 500, 502, 503),
+        responses=_errors(400, 404, 408, 409, 413, 422, 500, 502, 503),
     )
-    async def grade(body: GradeRequest) -> GradeResponse | BatchGradeResponse:
+    async def grade(
+        body: GradeRequest, request: Request, idempotency_key: IdempotencyKey = None
+    ) -> GradeResponse | BatchGradeResponse:
         """Grades ``inputs`` (one item) or ``items`` (a batch, one run) with the judge of the
         rubric's newest valid approval (or ``judge``'s). Refused with 409 ``not_approved`` when
         there is none: no record, or the newest is stale (``details.changed`` names the hashes),
         revoked, provisional, or was not approved (inconclusive or rejected). With
         ``allow_provisional: true`` a provisional record (point estimates that meet the policy on
         too few labels) is used too, and ``approval_tier`` says ``provisional``. The approval is
-        looked up on every request, so a revoked or stale record stops being served at once."""
+        looked up on every request, so a revoked or stale record stops being served at once.
+        With an ``Idempotency-Key``, a repeat of the same request replays the first answer."""
+        return await service.idempotency.run(
+            key=idempotency_key,
+            scope=caller_scope(request.headers.get("authorization"), expected is not None),
+            route="/v1/grade",
+            body=body,
+            status=200,
+            handler=lambda: _grade(body),
+        )
+
+    async def _grade(body: GradeRequest) -> GradeResponse | BatchGradeResponse:
         items = body.items if body.items is not None else [body.inputs or {}]
         if len(items) > service.max_batch_items:
             raise ApiError(
@@ -580,14 +725,20 @@ def create_app(
             )
         )
         if cert is None:
+            service.metrics.grades.labels(outcome="refused").inc(len(items))
             raise _not_approved(rubric, body.judge, looked)
         pool = service.pool()
         route = (rubric.name, body.judge, body.allow_provisional)
         grader: Grader = await run_in_threadpool(pool.acquire, route, rubric, cert)
         try:
             verdicts = await grader.agrade_many(items)
+        except NotApprovedError:
+            service.metrics.grades.labels(outcome="refused").inc(len(items))
+            raise
         finally:
             await run_in_threadpool(pool.release, grader)
+        for verdict in verdicts:
+            service.metrics.grades.labels(outcome=verdict.status).inc()
         common: dict[str, Any] = {
             "certificate_id": cert.id,
             "approval_tier": cert.tier,
@@ -658,16 +809,32 @@ def create_app(
         response_model=ValidationAccepted,
         tags=["validations"],
         summary="Validate a judge (a background job)",
-        responses=_errors(400, 404, 413, 422, 429, 500, 503),
+        responses=_errors(400, 404, 408, 409, 413, 422, 429, 500, 503),
     )
-    async def start_validation(body: ValidationRequest, response: Response) -> ValidationAccepted:
+    async def start_validation(
+        body: ValidationRequest, request: Request, response: Response, idempotency_key: IdempotencyKey = None
+    ) -> ValidationAccepted:
         """Queues ``judgecal validate``: grade the gold set's test split, calibrate, run the gated
         probes, decide, store an approval record. Names are checked first (404 for an unknown
         rubric, gold set, policy, probe or simulated preset). One validation runs at a time; when
-        the queue is full the answer is 429 ``queue_full``. Poll ``poll`` for the outcome."""
+        the queue is full the answer is 429 ``queue_full``. Poll ``poll`` for the outcome. With an
+        ``Idempotency-Key``, a repeat of the same request answers the same job (no second job, no
+        second approval record)."""
+        response.headers["Location"] = "/v1/validations"  # replaced below, or by the replay
+        return await service.idempotency.run(
+            key=idempotency_key,
+            scope=caller_scope(request.headers.get("authorization"), expected is not None),
+            route="/v1/validations",
+            body=body,
+            status=202,
+            handler=lambda: _start_validation(body, response),
+            headers=lambda stored: {"Location": str(dict(stored).get("poll", ""))},
+        )
+
+    async def _start_validation(body: ValidationRequest, response: Response) -> ValidationAccepted:
         execute = await run_in_threadpool(_plan, body)
         try:
-            job = service.jobs.submit(body, execute)
+            job = await run_in_threadpool(service.jobs.submit, body, execute)
         except QueueFull as exc:
             raise ApiError(
                 429,
@@ -683,39 +850,60 @@ def create_app(
         "/validations",
         response_model=JobsResponse,
         tags=["validations"],
-        summary="Validation jobs of this server process",
-        responses=_errors(500),
+        summary="Validation jobs, newest first",
+        responses=_errors(422, 500, 503),
     )
-    async def list_validations() -> JobsResponse:
-        """Newest first. Jobs are kept in memory while the server runs; their approval records are
-        stored for good (``GET /v1/approvals``)."""
-        return JobsResponse(jobs=service.jobs.jobs())
+    async def list_validations(
+        request: Request,
+        status: Annotated[JobState | None, Query(description="Only jobs in this status.")] = None,
+        limit: Annotated[int, Query(ge=1, le=500, description="Jobs per page.")] = 50,
+        offset: Annotated[int, Query(ge=0, description="Jobs to skip (newest first).")] = 0,
+    ) -> JobsResponse:
+        """Stored in the database: the list is the same after a restart (a job a previous process
+        left unfinished says ``interrupted``). ``next`` is the next page. The newest 1000 finished
+        jobs are kept; their approval records are stored for good (``GET /v1/approvals``)."""
+        jobs = await run_in_threadpool(
+            lambda: service.jobs.jobs(limit=limit + 1, offset=offset, status=status)
+        )
+        return JobsResponse(jobs=jobs[:limit], next=_next_page(request, offset, limit, len(jobs) > limit))
 
     @v1.get(
         "/validations/{job_id}",
         response_model=JobStatus,
         tags=["validations"],
         summary="A validation job: status, progress, decision or error",
-        responses=_errors(404, 422, 500),
+        responses=_errors(404, 422, 500, 503),
     )
     async def get_validation(
         job_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="The job id.")],
     ) -> JobStatus:
         """``queued`` (with its place in the queue), ``running`` (with progress), ``succeeded``
-        (``result``: tier, reasons, certificate id — whatever the tier) or ``failed`` (``error``:
-        the message, never a traceback)."""
-        job = service.jobs.get(job_id)
+        (``result``: tier, reasons, certificate id — whatever the tier), ``failed`` (``error``:
+        the message, never a traceback) or ``interrupted`` (the server stopped first: submit it
+        again)."""
+        job = await run_in_threadpool(service.jobs.get, job_id)
         if job is None:
             raise ApiError(
                 404,
                 "not_found",
-                f"no validation job {job_id}: jobs are kept while this server process runs "
-                "(their approval records are in GET /v1/approvals)",
+                f"no validation job {job_id} (the newest 1000 finished jobs are kept; every "
+                "approval record is in GET /v1/approvals)",
             )
         return job
 
     app.include_router(public)
     app.include_router(v1)
+
+    if metrics != "off":
+
+        @app.get(
+            "/metrics",
+            include_in_schema=False,
+            dependencies=[Depends(authenticate)] if metrics == "token" and expected is not None else [],
+        )
+        async def prometheus() -> Response:
+            """Prometheus text format: requests, latencies, grades by outcome, jobs."""
+            return Response(await run_in_threadpool(service.metrics.render), media_type=CONTENT_TYPE)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

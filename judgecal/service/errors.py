@@ -1,9 +1,10 @@
 """One JSON error shape for every failure the service answers, and the request-size limit.
 
-Every error — authentication, an unknown route, a wrong method, a body too large, a request that
-does not validate, a judge without approval, a full job queue, a judgecal error, a bug — is::
+Every error — authentication, an unknown route, a wrong method, a body too large or too slow, a
+request that does not validate, a judge without approval, a full job queue, a judgecal error, a
+bug, and the HTTP-level errors the server answers before the app sees a request — is::
 
-    {"error": {"code": "not_approved", "message": "...", "details": {...}}}
+    {"error": {"code": "not_approved", "message": "...", "details": {...}, "request_id": "..."}}
 
 ``code`` is a stable, machine-readable string (the table in ``docs/service.md``); ``message`` is
 for people; ``details`` holds what a client may act on (the failing fields, the limit, the
@@ -22,8 +23,10 @@ How judgecal's own exceptions (``judgecal.errors``) map to HTTP::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -47,6 +50,7 @@ from judgecal.errors import (
 
 __all__ = [
     "STATUS_CODES",
+    "REQUEST_ID",
     "ApiError",
     "BodyLimitMiddleware",
     "ErrorInfo",
@@ -58,6 +62,9 @@ __all__ = [
 
 log = logging.getLogger("judgecal.service")
 
+REQUEST_ID: ContextVar[str | None] = ContextVar("judgecal_request_id", default=None)
+"""The id of the request being answered (set by the request-id middleware, :mod:`.observe`)."""
+
 STATUS_CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
@@ -65,9 +72,11 @@ STATUS_CODES: dict[int, str] = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
     422: "invalid_request",
     429: "too_many_requests",
     500: "internal_error",
@@ -89,6 +98,8 @@ class ErrorInfo(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     """What a client may act on: failing fields, the limit exceeded, the approval record and why it
     does not apply."""
+    request_id: str | None = None
+    """The request's id, as in the ``X-Request-ID`` response header and the server's log lines."""
 
 
 class ErrorResponse(BaseModel):
@@ -132,7 +143,10 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSON:
-    body = {"error": {"code": code, "message": message, "details": details or {}}}
+    request_id = REQUEST_ID.get()
+    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
+    if request_id is not None:
+        headers = {**(headers or {}), "X-Request-ID": request_id}
     return JSON(body, status_code=status, headers=headers)
 
 
@@ -220,7 +234,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> JSON:
         error_id = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+        log.error(
+            "internal error %s on %s %s (request %s)",
+            error_id,
+            request.method,
+            request.url.path,
+            REQUEST_ID.get(),
+            exc_info=exc,
+        )
         return error_response(
             500,
             "internal_error",
@@ -236,19 +257,25 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies above ``max_body_bytes`` with 413, without reading them whole.
+    """Refuse request bodies above ``max_body_bytes`` with 413, without reading them whole, and
+    bodies that take longer than ``body_timeout`` seconds to arrive with 408.
 
     A declared ``Content-Length`` above the limit is refused before a byte of the body is read;
     a body without one (chunked) is read chunk by chunk and refused as soon as the running total
-    passes the limit. A body within the limit is handed on to the app unchanged. The response
-    says ``Connection: close`` because the rest of the body is left unread.
+    passes the limit. The whole body must arrive within ``body_timeout`` s of the first read
+    (None: no limit) — a client trickling a byte at a time cannot hold a connection. A body within
+    the limits is handed on to the app unchanged. A refusal says ``Connection: close`` because the
+    rest of the body is left unread.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout: float | None = None):
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be at least 1")
+        if body_timeout is not None and body_timeout <= 0:
+            raise ValueError("body_timeout must be positive")
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     def _too_large(self, **details: Any) -> JSON:
         return error_response(
@@ -284,17 +311,29 @@ class BodyLimitMiddleware:
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(received_at_least=size)(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":  # the client went away
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        await self._too_large(received_at_least=size)(scope, receive, send)
+                        return
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            response = error_response(
+                408,
+                "request_timeout",
+                f"the request body did not arrive within {self.body_timeout:g} s",
+                {"body_timeout": self.body_timeout, "received": size},
+                {"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
         body = b"".join(chunks)
         replayed = False
 

@@ -1,9 +1,14 @@
 """The service's graders: one per approval record in use, reused across requests, closed when
 their record stops being the one in use and on shutdown.
 
-Every request looks the approval up again (:func:`judgecal.approval.find_approval`): a record
-revoked, or made stale by an edited rubric, gold set or policy, stops being served on the very
-next request — the cache never answers for an approval that no longer applies. What is cached is
+Every request looks the approval up again (:func:`judgecal.approval.find_approval`, which
+applies the rule of ``docs/approval.md``, "Which decision is in force"): a record revoked,
+expired, superseded by a newer record of the same judge, rubric, gold set and policy, or made
+stale by an edited rubric, gold set or policy, stops being served on the very next request — the
+cache never answers for an approval that no longer applies, and no older approval of the same key
+is served instead. The grader itself checks again before grading
+(:meth:`judgecal.approval.Grader.check_in_force`), so a revoke that commits between the lookup
+and the grading refuses too. What is cached is
 the grader (its provider client; for ``sim/...`` judges, the simulated judge it started).
 """
 

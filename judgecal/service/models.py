@@ -160,6 +160,8 @@ class ApprovalSummary(_Model):
     inconclusive or rejected."""
     status_reason: str
     """Why (for ``stale``: which hashes changed)."""
+    expires_at: datetime | None = None
+    """When the approval expires (the policy's ``max_age``; None: it does not)."""
 
 
 class ApprovalsResponse(_Model):
@@ -167,6 +169,8 @@ class ApprovalsResponse(_Model):
 
     approvals: list[ApprovalSummary]
     """The records."""
+    next: str | None = None
+    """The next page (a path with ``offset``), or None on the last page."""
 
 
 class ApprovalDetail(_Model):
@@ -203,6 +207,8 @@ class JudgesResponse(_Model):
 
     judges: list[JudgeEntry]
     """One entry per rubric."""
+    next: str | None = None
+    """The next page (a path with ``offset``), or None on the last page."""
 
 
 class ValidationRequest(_Model):
@@ -285,9 +291,10 @@ class JobStatus(_Model):
 
     job_id: str
     """The job's id."""
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "interrupted"]
     """``succeeded``: the validation finished (whatever it decided — see ``result.tier``);
-    ``failed``: it could not finish (see ``error``)."""
+    ``failed``: it could not finish (see ``error``); ``interrupted``: the server stopped before it
+    finished (``error.code`` ``interrupted`` or ``shut_down``: submit it again)."""
     request: ValidationRequest
     """What was asked."""
     created_at: datetime
@@ -307,8 +314,9 @@ class JobStatus(_Model):
 
 
 class JobsResponse(_Model):
-    """Validation jobs this server process knows, newest first (they are not kept across restarts;
-    their approval records are)."""
+    """Validation jobs, newest first (stored in the database: they outlive a restart)."""
 
     jobs: list[JobStatus]
     """The jobs."""
+    next: str | None = None
+    """The next page (a path with ``offset``), or None on the last page."""

@@ -11,15 +11,32 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from judgecal.errors import NotFoundError, StoreError
 from judgecal.store import _migrate
-from judgecal.store.tables import ApprovalRow, CallRow, ComparisonRow, RunItemRow, RunRow
+from judgecal.store.tables import (
+    ApprovalRow,
+    CallRow,
+    ComparisonRow,
+    IdempotencyRow,
+    JobRow,
+    RunItemRow,
+    RunRow,
+)
 
-__all__ = ["ApprovalRow", "CallRow", "ComparisonRow", "RunItemRow", "RunRow", "Store"]
+__all__ = [
+    "ApprovalRow",
+    "CallRow",
+    "ComparisonRow",
+    "IdempotencyRow",
+    "JobRow",
+    "RunItemRow",
+    "RunRow",
+    "Store",
+]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -226,10 +243,16 @@ class Store:
         )
 
     def list_certificates(
-        self, *, rubric: str | None = None, model: str | None = None, limit: int = 50
+        self, *, rubric: str | None = None, model: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[Any]:
-        """Approval records, newest first."""
-        stmt = select(ApprovalRow).order_by(ApprovalRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+        """Approval records, newest first (ties by id, so pages of ``limit`` from ``offset`` do not
+        overlap)."""
+        stmt = (
+            select(ApprovalRow)
+            .order_by(ApprovalRow.created_at.desc(), ApprovalRow.id.desc())  # type: ignore[attr-defined]
+            .offset(offset)
+            .limit(limit)
+        )
         if rubric:
             stmt = stmt.where(ApprovalRow.rubric_name == rubric)
         if model:
@@ -249,3 +272,143 @@ class Store:
                 .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
             )
         return self.get_certificate(cert.id)
+
+    # -- the service's validation jobs -----------------------------------------------------------
+
+    def _write(self, stmt: Any) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(stmt)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
+
+    def create_job(self, job: JobRow) -> None:
+        """Store a new validation job."""
+        self._write(insert(JobRow).values(**job.model_dump()))
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        """Change columns of a stored job."""
+        self._write(update(JobRow).where(JobRow.id == job_id).values(**values))  # type: ignore[arg-type]
+
+    def get_job(self, job_id: str) -> JobRow | None:
+        """A job by its full id (None when there is none)."""
+        with Session(self.engine) as session:
+            row = session.get(JobRow, job_id)
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    def list_jobs(self, *, limit: int = 50, offset: int = 0, status: str | None = None) -> list[JobRow]:
+        """Jobs, newest first (ties by id)."""
+        stmt = (
+            select(JobRow)
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())  # type: ignore[attr-defined]
+            .offset(offset)
+            .limit(limit)
+        )
+        if status:
+            stmt = stmt.where(JobRow.status == status)
+        with Session(self.engine) as session:
+            rows = list(session.exec(stmt).all())
+            session.expunge_all()
+            return rows
+
+    def count_jobs(self) -> dict[str, int]:
+        """How many jobs there are in each status."""
+        stmt = select(JobRow.status, func.count()).group_by(JobRow.status)
+        with self.engine.connect() as conn:
+            return {str(status): int(n) for status, n in conn.execute(stmt)}
+
+    def interrupt_jobs(self, error_json: dict[str, str]) -> list[str]:
+        """Mark every ``queued`` or ``running`` job ``interrupted`` (with ``error_json[status]``
+        as its error); returns their ids. Called when the service starts: no job of a previous
+        process is still running."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            rows = list(session.exec(select(JobRow).where(JobRow.status.in_(("queued", "running")))))  # type: ignore[attr-defined]
+        for row in rows:
+            self._write(
+                update(JobRow)
+                .where(JobRow.id == row.id, JobRow.status == row.status)  # type: ignore[arg-type]
+                .values(status="interrupted", finished_at=now, error_json=error_json[row.status])
+            )
+        return [row.id for row in rows]
+
+    def prune_jobs(self, keep: int) -> None:
+        """Delete finished jobs beyond the newest ``keep``."""
+        finished = ("succeeded", "failed", "interrupted")
+        with self.engine.connect() as conn:
+            cutoff = conn.execute(
+                select(JobRow.id, JobRow.created_at)
+                .where(JobRow.status.in_(finished))  # type: ignore[attr-defined]
+                .order_by(JobRow.created_at.desc(), JobRow.id.desc())  # type: ignore[attr-defined]
+                .offset(keep)
+                .limit(1)
+            ).first()
+        if cutoff is None:
+            return
+        _id, created_at = cutoff
+        self._write(
+            delete(JobRow).where(
+                JobRow.status.in_(finished),  # type: ignore[attr-defined]
+                (JobRow.created_at < created_at) | ((JobRow.created_at == created_at) & (JobRow.id <= _id)),  # type: ignore[arg-type,operator]
+            )
+        )
+
+    # -- idempotency keys ------------------------------------------------------------------------
+
+    def claim_idempotency_key(self, row: IdempotencyRow) -> IdempotencyRow | None:
+        """Record ``row`` (status ``in_progress``) unless its (scope, key) is taken; returns
+        None when it was recorded, else the row already there. An expired row is replaced."""
+        now = datetime.now(UTC)
+        for _ in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(IdempotencyRow).values(**row.model_dump()))
+                return None
+            except IntegrityError:
+                pass
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
+            with Session(self.engine) as session:
+                existing = session.get(IdempotencyRow, (row.scope, row.key))
+                if existing is not None:
+                    session.expunge(existing)
+            if existing is None:
+                continue  # deleted meanwhile: try again
+            if _aware(existing.expires_at) > now:
+                return existing
+            self._write(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.scope == row.scope,  # type: ignore[arg-type]
+                    IdempotencyRow.key == row.key,  # type: ignore[arg-type]
+                    IdempotencyRow.expires_at == existing.expires_at,  # type: ignore[arg-type]
+                )
+            )
+        raise StoreError(f"idempotency key {row.key!r} is being claimed and released repeatedly")
+
+    def complete_idempotency_key(self, scope: str, key: str, status: int, response_json: str) -> None:
+        """Store the response given to the request that claimed (scope, key)."""
+        self._write(
+            update(IdempotencyRow)
+            .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)  # type: ignore[arg-type]
+            .values(status="done", response_status=status, response_json=response_json)
+        )
+
+    def release_idempotency_key(self, scope: str, key: str) -> None:
+        """Forget (scope, key): its request ended without a response worth replaying."""
+        self._write(
+            delete(IdempotencyRow).where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)  # type: ignore[arg-type]
+        )
+
+    def prune_idempotency_keys(self, *, in_progress: bool = False) -> None:
+        """Delete expired keys (and with ``in_progress``, every key still in progress: at start-up
+        no request of a previous process is)."""
+        cond: Any = IdempotencyRow.expires_at <= datetime.now(UTC)  # type: ignore[operator]
+        if in_progress:
+            cond = cond | (IdempotencyRow.status == "in_progress")  # type: ignore[operator]
+        self._write(delete(IdempotencyRow).where(cond))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApprovalRow", "CallRow", "RunItemRow", "RunRow"]
+__all__ = ["ApprovalRow", "CallRow", "ComparisonRow", "IdempotencyRow", "JobRow", "RunItemRow", "RunRow"]
 
 
 def _now() -> datetime:
@@ -135,3 +135,39 @@ class ApprovalRow(SQLModel, table=True):
     record_json: str
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
+
+
+class JobRow(SQLModel, table=True):
+    """One validation job of the HTTP service (``POST /v1/validations``): what was asked, how far
+    it got and how it ended. Kept across restarts; a job a previous process left ``queued`` or
+    ``running`` is marked ``interrupted`` when the service starts."""
+
+    __tablename__ = "jobs"
+
+    id: str = Field(primary_key=True, max_length=32)
+    created_at: datetime = Field(default_factory=_now, index=True)
+    status: str = Field(default="queued", max_length=16, index=True)
+    request_json: str
+    progress_json: str | None = None
+    result_json: str | None = None
+    error_json: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class IdempotencyRow(SQLModel, table=True):
+    """An ``Idempotency-Key`` the service has seen on a POST: the hash of the request it came with
+    and, once answered, the response to replay. ``scope`` separates callers (a hash of their bearer
+    token); rows past ``expires_at`` are deleted."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=255)
+    route: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    status: str = Field(default="in_progress", max_length=16)
+    response_status: int | None = None
+    response_json: str | None = None
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: datetime = Field(index=True)
