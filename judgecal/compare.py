@@ -469,17 +469,15 @@ async def acompare_judges(
             calls_needed = plan_grade(rubric_, gold_, judge, store=store, split=split, preflight=False).calls
         given = (completers or {}).get(judge.model)
         if given is not None:
-            checked = await apreflight_run(given, calls_needed, enabled=preflight, limits=limits)
+            await apreflight_run(given, calls_needed, enabled=preflight, limits=limits)
         elif preflight and calls_needed:
             sim_items = sim_items_from_gold(rubric_, gold_.items) if judge.model.startswith("sim/") else None
             with open_completer(
                 judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items
             ) as opened:
-                checked = await apreflight_run(opened.completer, calls_needed, enabled=True, limits=limits)
-        else:
-            checked = None
-        if calls_needed:
-            require_known_price(judge.model, max_cost, checked)
+                await apreflight_run(opened.completer, calls_needed, enabled=True, limits=limits)
+        elif calls_needed:  # no completer is opened just to check a price
+            require_known_price(judge.model, max_cost, None)
 
     runs: list[RunResult] = []
     for name, judge in zip(names, configs, strict=True):

@@ -918,9 +918,7 @@ def grade(
     (:mod:`judgecal.preflight`; skipped when every unit would come from the cache); a fatal
     failure raises :class:`ProviderError` with nothing stored. A ``max_cost`` cap whose price
     cannot be known is refused before any call (:func:`judgecal.budget.require_known_price`)."""
-    from judgecal.budget import require_known_price  # noqa: PLC0415
-    from judgecal.plan import plan_grade  # noqa: PLC0415
-    from judgecal.preflight import apreflight_run  # noqa: PLC0415
+    from judgecal.preflight import apreflight_grade  # noqa: PLC0415
 
     if api_key is None:
         api_key = judge.api_key()
@@ -929,12 +927,17 @@ def grade(
     with open_completer(judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
 
         async def checked() -> RunResult:
-            max_cost = limits.max_cost if limits is not None else None
-            needed = 0
-            if preflight or max_cost is not None:
-                needed = plan_grade(rubric, gold, judge, store=store, split=split, preflight=False).calls
             try:
-                check = await apreflight_run(opened.completer, needed, enabled=preflight, limits=limits)
+                await apreflight_grade(
+                    rubric,
+                    gold,
+                    judge,
+                    opened.completer,
+                    store=store,
+                    split=split,
+                    limits=limits,
+                    enabled=preflight,
+                )
             except ProviderError as exc:
                 # the run that could not start is recorded, failed with its cause (runs list/show)
                 row = new_run_row(
@@ -943,8 +946,6 @@ def grade(
                 store.create_run(row)
                 store.finish_run(row.id, "failed", n_skipped=row.n_units, error=redact(f"preflight: {exc}"))
                 raise ProviderError(f"{exc} (run {row.id[:12]} recorded as failed)") from None
-            if needed:
-                require_known_price(judge.model, max_cost, check)
             return await agrade(
                 rubric,
                 gold,

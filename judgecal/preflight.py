@@ -160,14 +160,23 @@ async def apreflight_run(
 ) -> PreflightResult:
     """The preflight of a run that will make ``new_calls`` provider calls (from
     :mod:`judgecal.plan`): skipped when turned off, when no call is needed, or when a cap allows
-    none; otherwise :func:`apreflight` with the run's per-call timeout."""
+    none; otherwise :func:`apreflight` with the run's per-call timeout. Then, when the run needs
+    a call, a ``limits.max_cost`` that cannot be enforced is refused
+    (:func:`judgecal.budget.require_known_price`) — so count ``new_calls`` whenever the preflight
+    is on *or* a cost cap is set."""
+    from judgecal.budget import require_known_price  # noqa: PLC0415
+
     if not enabled:
-        return skipped(completer.model, "turned off")
-    if new_calls == 0:
-        return skipped(completer.model, "every unit would come from the cache: no call is needed")
-    if limits is not None and (limits.max_calls == 0 or limits.max_cost == 0):
-        return skipped(completer.model, "a cap of zero allows no call")
-    return await apreflight(completer, timeout=limits.timeout if limits is not None else 60.0)
+        result = skipped(completer.model, "turned off")
+    elif new_calls == 0:
+        result = skipped(completer.model, "every unit would come from the cache: no call is needed")
+    elif limits is not None and (limits.max_calls == 0 or limits.max_cost == 0):
+        result = skipped(completer.model, "a cap of zero allows no call")
+    else:
+        result = await apreflight(completer, timeout=limits.timeout if limits is not None else 60.0)
+    if new_calls:
+        require_known_price(completer.model, limits.max_cost if limits is not None else None, result)
+    return result
 
 
 async def apreflight_grade(
@@ -188,6 +197,6 @@ async def apreflight_grade(
     from judgecal.plan import plan_grade  # noqa: PLC0415
 
     needed = 0
-    if enabled:
+    if enabled or (limits is not None and limits.max_cost is not None):
         needed = plan_grade(rubric, gold, judge, store=store, split=split, preflight=False).calls
     return await apreflight_run(completer, needed, enabled=enabled, limits=limits)

@@ -123,3 +123,18 @@ def test_probe_caps_hold_across_the_battery():  # type: ignore[no-untyped-def]
     report = json.loads(result.stdout)
     stopped = [r for r in report["results"] if r.get("stopped")]
     assert stopped and all(r["outcome"] == "undefined" for r in stopped)
+
+
+@pytest.mark.parametrize(
+    "command", [["grade", "support-billing"], ["probe", "support-billing", "--probe", "verbosity"]]
+)
+@pytest.mark.parametrize("preflight", ["--preflight", "--no-preflight"])
+def test_an_unenforceable_max_cost_is_refused_before_the_run(command, preflight):  # type: ignore[no-untyped-def]
+    # the stub reports no cost and openai/stub is not in litellm's price map
+    with StubProvider() as stub:
+        args = [*command, "--judge", "openai/stub", "--api-base", stub.base_url, "--max-cost", "1", preflight]
+        result = jc(*args)
+        assert result.exit_code == 2, result.output
+        assert "--max-cost 1 cannot be enforced for openai/stub" in result.output
+        assert stub.count == (1 if preflight == "--preflight" else 0)  # only the preflight
+    assert Store().list_runs() == []

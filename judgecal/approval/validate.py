@@ -153,7 +153,6 @@ async def avalidate(
     (:func:`judgecal.budget.require_known_price`, :class:`~judgecal.errors.ConfigError`).
     """
     from judgecal import __version__  # noqa: PLC0415
-    from judgecal.budget import require_known_price  # noqa: PLC0415
     from judgecal.calibrate.inputs import input_from_run  # noqa: PLC0415
     from judgecal.calibrate.report import build_report  # noqa: PLC0415
     from judgecal.gold import find_gold  # noqa: PLC0415
@@ -198,10 +197,7 @@ async def avalidate(
 
     async def check(inner: Completer) -> PreflightResult:
         """The preflight, and the refusal of a cost cap that cannot be held (before any call)."""
-        checked = await apreflight_run(inner, needed, enabled=preflight, limits=limits)
-        if needed:
-            require_known_price(judge_.model, max_cost, checked)
-        return checked
+        return await apreflight_run(inner, needed, enabled=preflight, limits=limits)
 
     def report(stage: str, done: int, total: int) -> None:
         if progress is not None:

@@ -695,7 +695,9 @@ def run_probes(
 
     ``preflight``: first check with one tiny call that the judge answers (:mod:`judgecal.preflight`;
     skipped when every unit of the battery would come from the cache, :func:`judgecal.plan.plan_probe`);
-    a fatal failure raises :class:`~judgecal.errors.ProviderError` with nothing stored.
+    a fatal failure raises :class:`~judgecal.errors.ProviderError` with nothing stored. With
+    ``limits.max_cost`` set, a judge whose price cannot be known is refused before any call
+    (:func:`judgecal.budget.require_known_price`, :class:`~judgecal.errors.ConfigError`).
 
     A simulated judge is taught the truth of the items the probes derive (:func:`_teach_sim`):
     the one ``sim/<preset>`` starts in this process, and equally one served by ``judgecal
@@ -707,7 +709,9 @@ def run_probes(
 
     available_probes(options.get("names"))  # unknown or broken probes fail before any server starts
     store = store or Store()
-    needed = _calls_needed(rubric, gold, judge, store, options) if preflight else 0
+    limits = options.get("limits")
+    capped = limits is not None and limits.max_cost is not None
+    needed = _calls_needed(rubric, gold, judge, store, options) if preflight or capped else 0
     sim_items = sim_items_from_gold(rubric, gold.items) if judge.model.startswith("sim/") else None
     with open_completer(judge.model, api_base=api_base, api_key=api_key, sim_items=sim_items) as opened:
         teach = _teach_sim(rubric, gold, opened.sim, api_base=api_base)
@@ -715,7 +719,7 @@ def run_probes(
             options.setdefault("on_derived", teach)
 
         async def checked() -> ProbeReport:
-            await apreflight_run(opened.completer, needed, enabled=preflight, limits=options.get("limits"))
+            await apreflight_run(opened.completer, needed, enabled=preflight, limits=limits)
             return await arun_probes(rubric, gold, judge, opened.completer, store=store, **options)
 
         return asyncio.run(checked())
