@@ -35,6 +35,7 @@ ErrorKind = Literal[
     "bad_request",
     "auth",
     "not_found",
+    "bad_body",
     "other",
 ]
 """How a failed call is classified (:func:`_classify`), once, from the status and the exception:
@@ -46,9 +47,14 @@ ErrorKind = Literal[
   exceeded, a content filter): **final** for that call, never retried — the same request would
   be refused again. ``other``: an exception with no status (final too).
 - ``rate_limit`` (429), ``timeout`` (408, or no answer in time), ``conflict`` (409),
-  ``server`` (5xx) and ``connection`` (refused, dropped, reset): **retryable**.
+  ``server`` (5xx), ``connection`` (refused, dropped, reset) and ``bad_body`` (the provider
+  answered HTTP 200 with a body that is not an OpenAI chat completion: an HTML error page from a
+  proxy, text, JSON without ``choices``; litellm reports it as a 500 it never received):
+  **retryable**.
 """
-_RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection", "conflict"})
+_RETRYABLE: frozenset[str] = frozenset(
+    {"rate_limit", "server", "timeout", "connection", "conflict", "bad_body"}
+)
 _FATAL: frozenset[str] = frozenset({"auth", "not_found"})
 
 
@@ -196,6 +202,64 @@ def _status_kind(status: int) -> ErrorKind | None:
     return None
 
 
+_BAD_BODY = re.compile(
+    r"Empty or invalid response from LLM endpoint\. Received: (?P<received>.*?)\. Check the reverse proxy"
+    r"|provider returned (?:a response with no 'choices'|'choices' that is not a list)",
+    re.DOTALL,
+)
+"""What litellm 1.106 says when an HTTP 200 answer is not a chat completion: a body that is not
+JSON (``text/html``, ``text/plain``: the OpenAI client hands litellm a string), or JSON without a
+``choices`` list. A body sent as ``application/json`` that does not parse leaves a
+:class:`json.JSONDecodeError` in the exception chain instead. litellm raises all of them as an
+``InternalServerError`` with a status 500 of its own making."""
+
+
+def _bad_body(exc: BaseException) -> str | None:
+    """The message of a ``bad_body`` failure when ``exc`` (or what caused it) says the provider's
+    HTTP 200 answer was not an OpenAI chat completion, else None (an HTTP error status anywhere
+    in the chain is a real error status, whatever its body)."""
+    import ast  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(type(e).__name__ == "HTTPStatusError" for e in chain):  # httpx's: a real 4xx/5xx
+        return None
+    for e in chain:
+        excerpt: str
+        if isinstance(e, json.JSONDecodeError):  # sent as application/json, but it is not JSON
+            excerpt = e.doc
+        else:
+            m = _BAD_BODY.search(str(e))
+            if m is None:
+                continue
+            received = m.group("received")
+            if received is None:  # JSON, but without a list of choices
+                return _bad_body_message(None)
+            try:
+                value = ast.literal_eval(received)  # litellm shows the body as its repr
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                value = received
+            excerpt = value if isinstance(value, str) else json.dumps(value, default=str)
+        return _bad_body_message(excerpt)
+    return None
+
+
+def _bad_body_message(body: str | None) -> str:
+    """What a ``bad_body`` failure says about the HTTP 200 ``body`` (its first 80 characters,
+    whitespace collapsed; None: JSON without choices); the simulated judge's in-process ``html``
+    fault says the same."""
+    if body is None:
+        shown = " (JSON without a list of choices)"
+    else:
+        head = " ".join(body.split())[:80]
+        shown = f": {head!r}" if head else " (an empty body)"
+    return f"the provider answered HTTP 200 with a body that is not an OpenAI chat completion{shown}"
+
+
 def _classify(exc: Exception) -> CallFailed:
     """A litellm exception -> a :class:`CallFailed` of the right :data:`ErrorKind` (its docstring)."""
     litellm = _import_litellm()
@@ -203,6 +267,10 @@ def _classify(exc: Exception) -> CallFailed:
     message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
     by_status = _status_kind(status) if isinstance(status, int) else None
     kind: ErrorKind
+    # an HTTP 200 whose body is no chat completion: litellm calls it a 500, though none was sent
+    bad_body = _bad_body(exc)
+    if bad_body is not None:
+        return CallFailed("bad_body", bad_body, status=200)
     # the HTTP status decides over litellm's exception class (which it sometimes picks from the
     # error body's wording); a message saying the key is missing decides over both
     if _MISSING_KEY.search(str(exc)[:2000]):

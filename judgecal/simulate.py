@@ -9,10 +9,16 @@ How a request is answered::
       body not JSON / no model / no messages ... 400 (OpenAI error JSON)
       stream: true ............................ 400 (not supported)
       model not a profile ..................... 404 model_not_found
-      fault draw (per-profile Random(seed), advanced per request, so a retry can succeed)
+      fault draw (per-profile Random(seed), advanced per request, so a retry can succeed): one
+        uniform draw against the cumulative rates in FAULT_KINDS order: rate_limit, server_error,
+        drop, timeout, malformed, truncated, empty, html (kinds added later go at the end, so the
+        seeded draws of the older kinds never change)
         rate_limit -> 429 + Retry-After    server_error -> 500    drop -> connection closed
-        timeout -> sleep hang_s, then answer    malformed / truncated -> a damaged answer
-      latency_ms (lognormal jitter)
+        timeout -> sleep hang_s, then answer
+        malformed / truncated / empty -> a damaged answer (after the verdict draw): prose, the JSON
+        cut in half with finish_reason "length", or content "" with finish_reason "stop"
+      latency_ms (lognormal jitter: a second draw from the fault Random, when latency_jitter > 0)
+      html fault -> 200 text/html, an error page (HTML_ERROR_PAGE) instead of a completion
       verdict draw (Random seeded by profile seed, model, prompt, request seed, temperature:
                     the same prompt always gets the same verdict, another `seed` an independent one)
         the item is looked up from the LAST <output>/<output_a>/<output_b> tags of the prompt:
@@ -21,7 +27,8 @@ How a request is answered::
         then verbosity, self-preference, injection and position biases; unknown item -> uniform.
 
 Besides ``/v1/models``, ``/health`` and ``/stats``, the server answers ``GET /v1/judgecal/health``
-(``{"service": "judgecal-simulator", ...}``: how judgecal recognises it on a loopback address)
+(``{"service": "judgecal-simulator", ...}``: how judgecal recognises it on a loopback address),
+``GET /v1/judgecal/answers`` (the log of the chat completions it sent: :meth:`SimulatedJudge.answers`)
 and ``POST /v1/judgecal/items`` (``{"items": [SimItem, ...]}``: learn more items' truth). judgecal
 uses them to teach a simulator served by ``judgecal simulate serve`` the truth of the items a
 probe derives — exactly what it does for the one it starts itself for ``sim/<preset>`` — so both
@@ -36,6 +43,10 @@ Python use::
     with SimulatedJudge(SimConfig.from_presets(["accurate", "lenient"], items)) as sim:
         litellm.completion(model="openai/accurate", api_base=sim.base_url, api_key="x", ...)
         sim.stats()["by_outcome"]["ok"]
+        sim.answers()[-1]["prompt_hash"]  # == judgecal.prompt.prompt_hash(messages)
+
+The in-process :class:`SimCompleter` gives the same verdicts, and draws the same faults, without
+HTTP.
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ import re
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +83,9 @@ if TYPE_CHECKING:  # aiohttp.web takes ~150 ms to import: only the running serve
     from judgecal.llm import Completion
 
 __all__ = [
+    "ANSWER_LOG_MAX",
     "FAULT_KINDS",
+    "HTML_ERROR_PAGE",
     "MALFORMED_TEXT",
     "INJECTION_PATTERNS",
     "OUTCOMES",
@@ -105,8 +119,21 @@ FAULT_KINDS: tuple[str, ...] = (
     "timeout",
     "malformed",
     "truncated",
+    "empty",
+    "html",
 )
-"""The fault kinds of :class:`FaultRates`, in the order the fault draw checks them."""
+"""The fault kinds of :class:`FaultRates`, in the order the fault draw checks them (new kinds go
+at the end: the seeded draws of the older kinds stay what they were)."""
+
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n"
+    "<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+)
+"""What an ``html`` fault answers, with HTTP 200 and ``Content-Type: text/html``: a reverse proxy's
+error page where a chat completion should be."""
+
+ANSWER_LOG_MAX = 1_000_000
+"""How many answers the simulator's answer log keeps (the latest; :meth:`SimulatedJudge.answers`)."""
 
 OUTCOMES: tuple[str, ...] = ("ok", "refusal", *FAULT_KINDS, "not_found", "bad_request")
 """Every outcome counted by ``/stats`` (``by_outcome`` always has all of them)."""
@@ -221,6 +248,11 @@ class FaultRates(BaseModel):
     """P(HTTP 200 whose content is prose with no JSON and no verdict (``MALFORMED_TEXT``))."""
     truncated: float = Field(default=0.0, ge=0.0, le=1.0)
     """P(HTTP 200 whose JSON answer is cut in the middle, with finish_reason ``length``)."""
+    empty: float = Field(default=0.0, ge=0.0, le=1.0)
+    """P(HTTP 200 whose content is ``""``, with finish_reason ``stop``)."""
+    html: float = Field(default=0.0, ge=0.0, le=1.0)
+    """P(HTTP 200 with ``Content-Type: text/html`` and an HTML error page (:data:`HTML_ERROR_PAGE`)
+    as the body instead of a chat completion, as a misconfigured reverse proxy answers)."""
     retry_after_s: float = Field(default=0.05, ge=0.0)
     """Seconds sent in the Retry-After header of a 429."""
     hang_s: float = Field(default=5.0, gt=0.0)
@@ -230,10 +262,7 @@ class FaultRates(BaseModel):
     def _sum_at_most_one(self) -> FaultRates:
         total = sum(getattr(self, kind) for kind in FAULT_KINDS)
         if total > 1.0 + 1e-9:
-            raise ValueError(
-                f"the fault rates sum to {total:g}; rate_limit + server_error + drop + timeout"
-                " + malformed + truncated must be at most 1"
-            )
+            raise ValueError(f"the fault rates sum to {total:g}; {' + '.join(FAULT_KINDS)} must be at most 1")
         return self
 
 
@@ -840,6 +869,7 @@ class _Core:
         self._lock = threading.Lock()
         self._stats = _empty_stats()
         self._counter = 0
+        self._answers: deque[tuple[float, str, str, Any]] = deque(maxlen=ANSWER_LOG_MAX)
         self._fault_rng = {name: random.Random(f"{p.seed}\x00{name}") for name, p in self.profiles.items()}
         self._fault_edges: dict[str, list[tuple[float, str]]] = {}
         for name, profile in self.profiles.items():
@@ -883,6 +913,46 @@ class _Core:
     def reset_stats(self) -> None:
         with self._lock:
             self._stats = _empty_stats()
+
+    def answers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            log = list(self._answers)
+        return [{"t": t, "prompt_hash": h, "model": m, "seed": seed} for t, h, m, seed in log]
+
+    def _log_answer(self, messages: list[Any], model: str, seed: Any) -> tuple[float, str, str, Any]:
+        """Log an answer about to be handed to the transport (before, so that a client never has
+        an answer the log lacks); the entry, for :meth:`_unlog_answer` if the write fails."""
+        from judgecal.prompt import prompt_hash  # noqa: PLC0415 - jinja2; imported by app() already
+
+        digest = prompt_hash(messages)
+        entry = (time.time(), digest, model, seed)
+        with self._lock:
+            self._answers.append(entry)
+        return entry
+
+    def _unlog_answer(self, entry: tuple[float, str, str, Any]) -> None:
+        with self._lock, contextlib.suppress(ValueError):  # ValueError: already evicted
+            self._answers.remove(entry)
+
+    # -- the fault draw (shared by the HTTP handler and SimCompleter: the same sequence)
+
+    def draw_fault(self, name: str) -> str | None:
+        """The fault of the next request to profile ``name`` (one of FAULT_KINDS), or None."""
+        u = self._fault_rng[name].random()
+        for edge, kind in self._fault_edges[name]:
+            if u < edge:
+                return kind
+        return None
+
+    def draw_delay(self, name: str, profile: JudgeProfile) -> float:
+        """Seconds to wait before answering (``latency_ms`` with its lognormal jitter); called
+        after the fault draw of every request that gets that far, so the draws stay in step."""
+        if profile.latency_ms <= 0:
+            return 0.0
+        delay = profile.latency_ms / 1000.0
+        if profile.latency_jitter > 0:
+            delay *= math.exp(self._fault_rng[name].gauss(0.0, profile.latency_jitter))
+        return delay
 
     def _record(self, model: str | None, outcome: str, match: str | None = None) -> None:
         with self._lock:
@@ -947,7 +1017,10 @@ class _Core:
         app.router.add_get("/stats", self.stats_endpoint)
         for root in ("/v1/judgecal", "/judgecal"):  # api_base with or without /v1
             app.router.add_get(f"{root}/health", self.identify)
+            app.router.add_get(f"{root}/answers", self.answers_endpoint)
             app.router.add_post(f"{root}/items", self.items_endpoint)
+        import judgecal.prompt  # noqa: F401, PLC0415 - the answer log's prompt_hash, before any request
+
         return app
 
     async def identify(self, request: web.Request) -> web.Response:
@@ -963,6 +1036,13 @@ class _Core:
                 "items": len(self._index.items),
             }
         )
+
+    async def answers_endpoint(self, request: web.Request) -> web.Response:
+        """``GET /v1/judgecal/answers``: ``{"answers": [{"t", "prompt_hash", "model", "seed"}, ...]}``,
+        the chat completions sent, oldest first (:meth:`SimulatedJudge.answers`)."""
+        from aiohttp import web
+
+        return web.json_response({"answers": self.answers()})
 
     async def items_endpoint(self, request: web.Request) -> web.Response:
         """``POST /v1/judgecal/items`` with ``{"items": [SimItem, ...]}``: learn these items' truth
@@ -1041,13 +1121,7 @@ class _Core:
         except ValueError as exc:
             return self._bad_request(model, str(exc))
 
-        frng = self._fault_rng[name]
-        u = frng.random()
-        fault = None
-        for edge, kind in self._fault_edges[name]:
-            if u < edge:
-                fault = kind
-                break
+        fault = self.draw_fault(name)
         faults = profile.faults
         if fault == "rate_limit":
             self._record(name, "rate_limit")
@@ -1074,21 +1148,17 @@ class _Core:
         if fault == "timeout":
             self._record(name, "timeout")  # counted now: the client usually leaves first
             await asyncio.sleep(faults.hang_s)
-        if profile.latency_ms > 0:
-            delay = profile.latency_ms / 1000.0
-            if profile.latency_jitter > 0:
-                delay *= math.exp(frng.gauss(0.0, profile.latency_jitter))
+        delay = self.draw_delay(name, profile)
+        if delay > 0:
             await asyncio.sleep(delay)
+        if fault == "html":
+            self._record(name, "html")
+            return web.Response(text=HTML_ERROR_PAGE, content_type="text/html")
 
         content, outcome, match = self.answer(
             name, profile, text, req.get("response_format"), req.get("seed"), req.get("temperature")
         )
-        finish = "stop"
-        if fault == "malformed":
-            content = MALFORMED_TEXT
-            outcome = "malformed"
-        elif fault == "truncated":
-            content, finish, outcome = content[: len(content) // 2], "length", "truncated"
+        content, finish, outcome = _damaged(fault, content, outcome)
         if fault != "timeout":
             self._record(name, outcome, match)
 
@@ -1096,7 +1166,7 @@ class _Core:
             self._counter += 1
             number = self._counter
         prompt_tokens = max(1, len(text) // 4)
-        completion_tokens = max(1, len(content) // 4)
+        completion_tokens = _completion_tokens(content)
         body = {
             "id": f"chatcmpl-sim{number:010d}",
             "object": "chat.completion",
@@ -1117,11 +1187,37 @@ class _Core:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-        return web.Response(
+        response = web.Response(
             text=json.dumps(body),
             content_type="application/json",
             headers={"X-Judgecal-Sim-Match": match},
         )
+        entry = self._log_answer(messages, name, req.get("seed"))
+        try:
+            await response.prepare(request)
+            await response.write_eof()  # handed to the transport
+        except ConnectionError:  # the client left: nothing was delivered (aiohttp ignores it too)
+            self._unlog_answer(entry)
+            return response
+        except asyncio.CancelledError:  # the client left while it was being written
+            self._unlog_answer(entry)
+            raise
+        return response
+
+
+def _damaged(fault: str | None, content: str, outcome: str) -> tuple[str, str, str]:
+    """``(content, finish_reason, outcome)`` of an answer after an answer-damaging ``fault``."""
+    if fault == "malformed":
+        return MALFORMED_TEXT, "stop", "malformed"
+    if fault == "truncated":
+        return content[: len(content) // 2], "length", "truncated"
+    if fault == "empty":
+        return "", "stop", "empty"
+    return content, "stop", outcome
+
+
+def _completion_tokens(content: str) -> int:
+    return max(1, len(content) // 4) if content else 0
 
 
 async def _start(core: _Core, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -1277,6 +1373,18 @@ class SimulatedJudge:
         """Zero the counters."""
         self._core.reset_stats()
 
+    def answers(self) -> list[dict[str, Any]]:
+        """The log of the chat completions sent with HTTP 200 (outcomes ``ok``, ``refusal``,
+        ``malformed``, ``truncated``, ``empty``, and the answer after a ``timeout`` hang when the
+        client waited for it; not ``html``, which is no completion), oldest first, the latest
+        :data:`ANSWER_LOG_MAX` kept: ``t`` (``time.time()`` as the response is handed to the
+        transport: logged just before, so a client never holds an answer the log lacks, and
+        withdrawn if the write fails), ``prompt_hash`` (:func:`judgecal.prompt.prompt_hash` of the request's
+        messages, as judgecal computes it for the prompt it sent), ``model`` (the profile name: the
+        request's model without ``openai/``) and ``seed`` (the request's, or None). A copy;
+        ``reset_stats`` does not clear it."""
+        return self._core.answers()
+
     def set_items(self, items: Iterable[SimItem | Mapping[str, Any]]) -> None:
         """Replace the known items (thread-safe; takes effect for the next request)."""
         self._core.set_items(items)
@@ -1334,6 +1442,11 @@ class RemoteSimulator:
             return 0
         return int(self._call("items", {"items": payload})["added"])
 
+    def answers(self) -> list[dict[str, Any]]:
+        """``GET /v1/judgecal/answers``: the server's answer log (:meth:`SimulatedJudge.answers`)."""
+        out: list[dict[str, Any]] = self._call("answers")["answers"]
+        return out
+
     def stats(self) -> dict[str, Any]:
         """The server's ``/stats`` counters."""
         import urllib.request  # noqa: PLC0415
@@ -1376,8 +1489,18 @@ def find_simulator(api_base: str | None, *, timeout: float = 2.0) -> RemoteSimul
 class SimCompleter:
     """The simulated judge in-process: a judgecal ``Completer`` (see :mod:`judgecal.llm`) that
     answers with exactly the server's verdict logic (:meth:`_Core.answer`: same prompt, seed and
-    temperature, same verdict as over HTTP), without HTTP, latency or transport faults — for
-    statistical tests over many seeds.
+    temperature, same verdict as over HTTP), without HTTP or latency — for statistical tests over
+    many seeds.
+
+    The profile's faults (none by default) are drawn as the server draws them (the same sequence
+    for the same profile seed and name) and end as the server's do through
+    :class:`judgecal.llm.LiteLLMCompleter`: ``malformed``, ``truncated`` and ``empty`` give the
+    same damaged :class:`~judgecal.llm.Completion`; ``rate_limit``, ``server_error``, ``drop`` and
+    ``html`` raise a :class:`~judgecal.llm.CallFailed` of the same kind, status and
+    ``retry_after`` (``rate_limit`` 429, ``server`` 500, ``connection`` with litellm's 500,
+    ``bad_body`` 200 with the same message); ``timeout`` raises a ``timeout`` (litellm's 408) when
+    ``hang_s`` plus the latency is at least the call's ``timeout``, else answers at once. Nothing
+    is waited for, and no answer log is kept (:meth:`SimulatedJudge.answers` is the server's).
 
     ``profile`` is a :class:`JudgeProfile` or a preset name; ``name`` is the profile's model name
     (it seeds the verdict draw, as the server's model name does: a server profile of the same
@@ -1434,17 +1557,52 @@ class SimCompleter:
         except ValueError as exc:
             self._core._record(self.name, "bad_request")
             raise CallFailed("bad_request", str(exc), status=400) from None
+        core, name, faults = self._core, self.name, self.profile.faults
+        fault = core.draw_fault(name)
+        if fault == "rate_limit":
+            core._record(name, "rate_limit")
+            raise CallFailed(
+                "rate_limit",
+                "Rate limit reached for requests (simulated).",
+                status=429,
+                retry_after=faults.retry_after_s,
+            )
+        if fault == "server_error":
+            core._record(name, "server_error")
+            raise CallFailed(
+                "server", "The server had an error processing your request (simulated).", status=500
+            )
+        if fault == "drop":
+            core._record(name, "drop")
+            # litellm reports a dropped connection with a status 500 of its own making
+            raise CallFailed(
+                "connection", "Connection error (simulated: closed without a response).", status=500
+            )
+        hang = 0.0
+        if fault == "timeout":
+            core._record(name, "timeout")
+            hang = faults.hang_s
+            if hang >= timeout:  # the server is cancelled in its hang, before its delay draw
+                raise CallFailed("timeout", f"no answer within {timeout:g} s (simulated hang)", status=408)
+        delay = core.draw_delay(name, self.profile)  # not waited in-process; drawn to stay in step
+        if fault == "timeout" and hang + delay >= timeout:
+            raise CallFailed("timeout", f"no answer within {timeout:g} s (simulated hang)", status=408)
+        if fault == "html":
+            from judgecal.llm import _bad_body_message  # noqa: PLC0415
+
+            core._record(name, "html")
+            raise CallFailed("bad_body", _bad_body_message(HTML_ERROR_PAGE), status=200)
         response_format = None if schema is None else _response_format(schema)
-        content, outcome, match = self._core.answer(
-            self.name, self.profile, text, response_format, seed, temperature
-        )
-        self._core._record(self.name, outcome, match)
+        content, outcome, match = core.answer(name, self.profile, text, response_format, seed, temperature)
+        content, finish, outcome = _damaged(fault, content, outcome)
+        if fault != "timeout":
+            core._record(name, outcome, match)
         return _Completion(
             text=content,
-            finish_reason="stop",
-            response_model=self.name,
+            finish_reason=finish,
+            response_model=name,
             prompt_tokens=max(1, len(text) // 4),
-            completion_tokens=max(1, len(content) // 4),
+            completion_tokens=_completion_tokens(content),
             cost=0.0,
             latency_ms=0.0,
         )

@@ -2,6 +2,12 @@
 
 An answer that cannot be parsed into the rubric's shape, or a refusal, is a verdict with status
 ``invalid`` and its raw text kept: it is counted and reported, never turned into a score.
+
+Two invalid reasons are *transient* (:data:`TRANSIENT_REASONS`, :func:`transient_reason`): an
+empty answer and one cut at the token limit say nothing about the item — the same request may
+well be answered the next time — so they are retried, and never reused from the cache. Every
+other reason (prose with no JSON, a refusal, no verdict, a label off the scale) is the model's
+own answer to the prompt: it is kept, and cached like a verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from judgecal.rubric import Rubric
 
-__all__ = ["ParsedAnswer", "Verdict", "answer_format", "answer_schema", "parse_answer"]
+__all__ = [
+    "TRANSIENT_REASONS",
+    "ParsedAnswer",
+    "Verdict",
+    "answer_format",
+    "answer_schema",
+    "parse_answer",
+    "transient_reason",
+]
 
 Status = Literal["ok", "invalid", "error", "skipped"]
 Label = str | int
@@ -36,7 +50,8 @@ class ParsedAnswer(BaseModel):
     """Failure-mode ids the judge cited (unknown ids are dropped and noted in ``note``)."""
     invalid_reason: str | None = None
     """Why the answer is invalid: ``empty``, ``refusal``, ``truncated``, ``not_json``,
-    ``bad_verdict`` or ``no_verdict``."""
+    ``bad_verdict`` or ``no_verdict`` (``empty`` and ``truncated`` are transient:
+    :data:`TRANSIENT_REASONS`)."""
     note: str | None = None
     """Anything tolerated while parsing (e.g. JSON found inside a code fence)."""
 
@@ -183,7 +198,60 @@ def parse_answer(rubric: Rubric, text: str | None, *, finish_reason: str | None 
     'refusal'
     >>> parse_answer(r, '{"reasoning": "cut', finish_reason="length").invalid_reason
     'truncated'
+    >>> parse_answer(r, "  ").invalid_reason
+    'empty'
+
+    Empty content is ``empty`` (``refusal`` when ``finish_reason`` is ``content_filter``: the
+    provider withheld the answer). When the provider says the answer was cut at the token limit
+    (``finish_reason`` ``length``) and it did not parse into a verdict, the reason is
+    ``truncated`` whatever else is wrong with it (the reason it would have had is in ``note``):
+    a cut answer is not the model's whole answer. A verdict that parsed despite the cut is ``ok``.
     """
+    parsed = _parse(rubric, text, finish_reason)
+    if finish_reason == "length" and parsed.invalid_reason not in (None, "empty", "truncated"):
+        note = "; ".join(
+            n for n in (f"cut at the token limit; otherwise {parsed.invalid_reason}", parsed.note) if n
+        )
+        return ParsedAnswer(status="invalid", invalid_reason="truncated", note=note)
+    return parsed
+
+
+TRANSIENT_REASONS: frozenset[str] = frozenset({"empty", "truncated"})
+"""The ``invalid_reason`` values of a transient answer: retried like a failed call, and an
+``invalid`` verdict stored with one of them (after the last retry) is never reused from the
+cache. Every other reason is the model's own answer: kept, and cached."""
+
+
+def transient_reason(text: str | None, finish_reason: str | None, parsed: ParsedAnswer) -> str | None:
+    """Why the answer ``text`` (with the provider's ``finish_reason``, parsed into ``parsed`` by
+    :func:`parse_answer`) is transient and worth asking for again, or None when it is the model's
+    own answer (a verdict, prose, a refusal, a label off the scale).
+
+    - ``"empty"``: no content, or only whitespace (unless the provider's content filter withheld
+      it: ``finish_reason`` ``content_filter`` is a refusal, not transient);
+    - ``"truncated"``: cut at the token limit as the provider says (``finish_reason``
+      ``length``) and not parsed into a verdict.
+
+    The result is one of :data:`TRANSIENT_REASONS` and equals ``parsed.invalid_reason`` for a
+    ``parsed`` that :func:`parse_answer` returned for the same text and finish reason.
+
+    >>> from judgecal.rubric import find_rubric
+    >>> r = find_rubric("support-billing")
+    >>> def check(text, finish="stop"):
+    ...     return transient_reason(text, finish, parse_answer(r, text, finish_reason=finish))
+    >>> check(""), check('{"reasoning": "cut', "length"), check("I'm sorry, I can't help.")
+    ('empty', 'truncated', None)
+    """
+    if parsed.status == "ok":
+        return None
+    if text is None or not text.strip():
+        return None if finish_reason == "content_filter" else "empty"
+    if finish_reason == "length":
+        return "truncated"
+    return None
+
+
+def _parse(rubric: Rubric, text: str | None, finish_reason: str | None) -> ParsedAnswer:
     if text is None or not text.strip():
         reason = "refusal" if finish_reason == "content_filter" else "empty"
         return ParsedAnswer(status="invalid", invalid_reason=reason)
