@@ -42,6 +42,8 @@ EXPECTED_COLUMNS = {
         "cost",
         "error",
         "judgecal_version",
+        "worker",
+        "heartbeat_at",
     },
     "calls": {
         "id",
@@ -116,6 +118,7 @@ EXPECTED_COLUMNS = {
         "created_at",
         "expires_at",
     },
+    "claims": {"cache_key", "run_id", "owner", "expires_at"},
 }
 
 

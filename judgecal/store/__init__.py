@@ -7,7 +7,7 @@ Alembic migrations shipped in ``judgecal/store/migrations``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,16 +20,19 @@ from judgecal.store import _migrate
 from judgecal.store.tables import (
     ApprovalRow,
     CallRow,
+    ClaimRow,
     ComparisonRow,
     IdempotencyRow,
     JobRow,
     RunItemRow,
     RunRow,
 )
+from judgecal.store.work import WorkMixin, worker_id
 
 __all__ = [
     "ApprovalRow",
     "CallRow",
+    "ClaimRow",
     "ComparisonRow",
     "IdempotencyRow",
     "JobRow",
@@ -41,14 +44,14 @@ __all__ = [
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=10000")  # first: the switch to WAL may wait for another process
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives kill -9 (not power loss)
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
-class Store:
+class Store(WorkMixin):
     """Access to the database. ``Store()`` opens the configured database and migrates it."""
 
     def __init__(self, url: str | None = None, *, migrate: bool = True):
@@ -59,10 +62,40 @@ class Store:
             self.engine: Engine = create_engine(self.url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            if migrate and _migrate.current_revision(self.engine) != _migrate.HEAD:
-                _migrate.upgrade(self.engine)
+            if migrate:
+                _migrate.ensure_head(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self._safe_url()}: {exc}") from exc
+        self._file = self._file_identity()
+        if migrate:
+            self.reap_runs()
+
+    def _sqlite_path(self) -> str | None:
+        if self.engine.dialect.name != "sqlite":
+            return None
+        db = self.engine.url.database
+        return None if not db or db == ":memory:" or db.startswith("file:") else db
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        path = self._sqlite_path()
+        if path is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def check_file(self) -> None:
+        """Raise :class:`StoreError` when the SQLite file this store opened was deleted or
+        replaced since (a process that keeps writing to a deleted file writes to nothing anyone
+        can read again)."""
+        if self._file is None:
+            return
+        now = self._file_identity()
+        if now != self._file:
+            what = "was deleted" if now is None else "was replaced by another file"
+            raise StoreError(f"the database file {self._sqlite_path()} {what} while judgecal was using it")
 
     def _safe_url(self) -> str:
         try:
@@ -78,8 +111,16 @@ class Store:
     # -- runs ------------------------------------------------------------------------------------
 
     def create_run(self, run: RunRow) -> RunRow:
-        with self.engine.begin() as conn:
-            conn.execute(insert(RunRow).values(**run.model_dump()))
+        """Store a new run, owned by this process (``worker``) with a fresh heartbeat."""
+        if run.worker is None:
+            run.worker = worker_id()
+        if run.heartbeat_at is None:
+            run.heartbeat_at = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(RunRow).values(**run.model_dump()))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
         return run
 
     def update_run(self, run_id: str, **values: Any) -> None:
@@ -117,37 +158,7 @@ class Store:
             session.expunge_all()
             return rows
 
-    # -- calls and the cache ---------------------------------------------------------------------
-
-    def cached_calls(self, cache_keys: Iterable[str]) -> dict[str, CallRow]:
-        """The newest reusable call (status ok or invalid) for each of ``cache_keys``."""
-        keys = list(dict.fromkeys(cache_keys))
-        out: dict[str, CallRow] = {}
-        with Session(self.engine) as session:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                stmt = (
-                    select(CallRow)
-                    .where(CallRow.cache_key.in_(chunk), CallRow.status.in_(("ok", "invalid")))  # type: ignore[attr-defined]
-                    .order_by(CallRow.created_at)  # type: ignore[arg-type]
-                )
-                for row in session.exec(stmt):
-                    out[row.cache_key] = row
-            session.expunge_all()
-        return out
-
-    def write_batch(self, calls: Sequence[dict[str, Any]], run_items: Sequence[dict[str, Any]]) -> None:
-        """Insert calls and run items in one transaction (both plain dicts of column values)."""
-        if not calls and not run_items:
-            return
-        try:
-            with self.engine.begin() as conn:
-                if calls:
-                    conn.execute(insert(CallRow), list(calls))
-                if run_items:
-                    conn.execute(insert(RunItemRow), list(run_items))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot write to {self._safe_url()}: {exc}") from exc
+    # -- calls ---------------------------------------------------------------------------------
 
     def run_calls(self, run_id: str) -> list[tuple[RunItemRow, CallRow | None]]:
         """Every (item, order, sample) of a run with the call that answered it."""

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApprovalRow", "CallRow", "ComparisonRow", "IdempotencyRow", "JobRow", "RunItemRow", "RunRow"]
+__all__ = [
+    "ApprovalRow",
+    "CallRow",
+    "ClaimRow",
+    "ComparisonRow",
+    "IdempotencyRow",
+    "JobRow",
+    "RunItemRow",
+    "RunRow",
+]
 
 
 def _now() -> datetime:
@@ -49,6 +58,12 @@ class RunRow(SQLModel, table=True):
     cost: float | None = None
     error: str | None = None
     judgecal_version: str = Field(max_length=32)
+    worker: str | None = Field(default=None, max_length=200)
+    """Who runs it: ``host:pid`` of the process that started it (None for runs before 0005)."""
+    heartbeat_at: datetime | None = None
+    """Renewed every few seconds while the run is ``running``; a running run whose heartbeat is
+    older than the lease (or whose process on this host is gone) died: it is marked
+    ``interrupted`` the next time the store is opened."""
 
 
 class CallRow(SQLModel, table=True):
@@ -101,6 +116,19 @@ class RunItemRow(SQLModel, table=True):
     call_id: str | None = Field(default=None, foreign_key="calls.id", index=True, max_length=32)
     status: str = Field(max_length=8)
     cached: bool = False
+
+
+class ClaimRow(SQLModel, table=True):
+    """A unit of work (its cache key) that a worker is calling the provider for. Claimed before
+    the call, deleted in the transaction that stores the answer; a claim whose lease passed (its
+    worker died without renewing it) may be taken over."""
+
+    __tablename__ = "claims"
+
+    cache_key: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(max_length=32)
+    owner: str = Field(max_length=200, index=True)
+    expires_at: datetime = Field(index=True)
 
 
 class ComparisonRow(SQLModel, table=True):
