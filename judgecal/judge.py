@@ -1,11 +1,14 @@
 """Grading: a judge (model + rubric + sampling settings) over items, with concurrency, retries,
 caps, a record of every call and a cache.
 
-A unit of work is one (item, presentation order, sample). Its cache key is
-``sha256([model, settings_hash, prompt_hash, sample_index])``: a unit whose key already has an
-``ok`` or ``invalid`` call in the store is answered from there, so an identical re-run makes no
-provider call and an interrupted run resumes where it stopped. Calls that failed (``error``) are
-not reused: the next run tries them again.
+A unit of work is one (item, presentation order, sample) (:mod:`judgecal.units`). Its cache key
+is ``sha256([model, settings_hash, prompt_hash, sample_index])``: a unit whose key already has an
+``ok`` call, or an ``invalid`` one from the model's own text, is answered from the store, so an
+identical re-run makes no provider call and an interrupted run resumes where it stopped. Calls
+that failed (``error``) and transient answers (``empty``, ``truncated``) are not reused: the next
+run tries them again. Units are claimed before they are called and every answer is committed as
+it arrives (:mod:`judgecal.execute`): a killed run loses only its calls in flight, and two runs
+on the same items make each call once.
 
 How a failed call ends (its kind: :data:`judgecal.llm.ErrorKind`):
 
@@ -15,7 +18,11 @@ How a failed call ends (its kind: :data:`judgecal.llm.ErrorKind`):
 - **final** (any other 4xx but 408/409/429): that call is not retried; its unit is an ``error``.
   When the first :data:`REFUSED_STOP` calls of a run that end are all final refusals and none
   answered, the provider refuses every request as sent: the run stops as fatal.
-- **retryable** (429, 408, 409, 5xx, timeouts, dropped connections): retried up to
+- **transient answers** (empty content; an answer cut at the token limit, ``finish_reason``
+  ``length``): retried like a retryable failure; after the last retry stored as ``invalid``
+  (``empty`` / ``truncated``), never reused from the cache.
+- **retryable** (429, 408, 409, 5xx, timeouts, dropped connections, a 200 whose body is not a
+  chat completion): retried up to
   ``Limits.max_retries`` times with full-jitter exponential backoff, or after the provider's
   ``Retry-After`` when it sends one, up to ``Limits.retry_after_max`` seconds. A provider that
   asks for a longer wait is not waited for: the unit is an ``error`` saying so and the run stops
@@ -33,34 +40,41 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import statistics
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from judgecal import __version__
 from judgecal._model import Strict, sha256_json
-from judgecal.errors import ProviderError
+from judgecal.errors import ProviderError, StoreError
+from judgecal.execute import REFUSED_STOP, Executor, Outcome, Shard, StoreFailed, current_executor, execute
 from judgecal.gold import GoldItem, GoldSet
 from judgecal.llm import CallFailed, Completer, open_completer
-from judgecal.prompt import prompt_hash, render_messages
 from judgecal.redact import redact
 from judgecal.rubric import Rubric
 from judgecal.store import Store
 from judgecal.store.tables import RunRow
-from judgecal.verdict import Verdict, answer_schema, parse_answer
+from judgecal.units import Order, Unit, build_units, verdict_from_call
+from judgecal.verdict import Verdict
 
-__all__ = ["ItemVerdict", "JudgeConfig", "Limits", "RunResult", "Sampling", "agrade", "grade"]
-
-Order = Literal["", "ab", "ba"]
-REFUSED_STOP = 5
-"""Final refusals (4xx) with no answer before them after which a run stops as failed."""
+__all__ = [
+    "REFUSED_STOP",
+    "ItemVerdict",
+    "JudgeConfig",
+    "Limits",
+    "Order",
+    "RunResult",
+    "Sampling",
+    "StoreFailed",
+    "agrade",
+    "build_units",
+    "grade",
+]
 
 
 class Sampling(Strict):
@@ -229,70 +243,6 @@ class RunResult(BaseModel):
         return sum(iv.label == iv.human for iv in pairs), len(pairs)
 
 
-@dataclass(slots=True)
-class _Unit:
-    item: GoldItem
-    order: Order
-    sample_index: int
-    messages: list[dict[str, str]]
-    prompt_hash: str
-    cache_key: str
-    verdict: Verdict | None = None
-
-
-@dataclass
-class _RunState:
-    calls: int = 0
-    cost: float = 0.0
-    cost_known: bool = True
-    stop_reason: str | None = None
-    fatal: CallFailed | None = None
-    answered: int = 0
-    refused: int = 0
-    last_error: str | None = None
-    ends_at: float | None = None
-    done: int = 0
-    pending_calls: list[dict[str, Any]] = field(default_factory=list)
-    pending_items: list[dict[str, Any]] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
-    last_flush: float = field(default_factory=time.monotonic)
-
-
-_SWAP = {"A": "B", "B": "A", "tie": "tie"}
-
-
-def _unit_inputs(item: GoldItem, order: Order) -> dict[str, str]:
-    if order != "ba":
-        return item.inputs
-    swapped = dict(item.inputs)
-    swapped["output_a"], swapped["output_b"] = item.inputs["output_b"], item.inputs["output_a"]
-    return swapped
-
-
-def build_units(rubric: Rubric, items: list[GoldItem], judge: JudgeConfig) -> list[_Unit]:
-    """Every (item, order, sample) with its rendered prompt and cache key."""
-    if rubric.scale.kind == "pairwise":
-        orders: list[Order] = ["ab", "ba"] if judge.orders == "both" else ["ab"]
-    else:
-        orders = [""]
-    settings_hash = judge.settings_hash
-    units: list[_Unit] = []
-    for item in items:
-        for order in orders:
-            messages = render_messages(rubric, _unit_inputs(item, order))
-            p_hash = prompt_hash(messages)
-            for i in range(judge.samples):
-                key = sha256_json([judge.model, settings_hash, p_hash, i])
-                units.append(_Unit(item, order, i, messages, p_hash, key))
-    return units
-
-
-def _seed_for(judge: JudgeConfig, sample_index: int) -> int | None:
-    if judge.sampling.seed is not None:
-        return judge.sampling.seed + sample_index
-    return sample_index if judge.samples > 1 else None
-
-
 def latency_percentiles(values: list[float], ndigits: int | None = None) -> dict[str, float | None]:
     """p50/p95/p99 of latencies (inclusive quantiles; one value is all three; none gives None),
     rounded to ``ndigits`` when given."""
@@ -306,40 +256,6 @@ def latency_percentiles(values: list[float], ndigits: int | None = None) -> dict
     if ndigits is not None:
         p50, p95, p99 = round(p50, ndigits), round(p95, ndigits), round(p99, ndigits)
     return {"p50": p50, "p95": p95, "p99": p99}
-
-
-def _label_out(rubric: Rubric, label: str | int | None, order: Order) -> str | int | None:
-    if label is None or order != "ba":
-        return label
-    return _SWAP[str(label)]
-
-
-def _verdict_from_call(rubric: Rubric, unit: _Unit, call: Any, cached: bool) -> Verdict:
-    """A stored call (a row or its dict) -> the unit's verdict, in the item's own A/B terms."""
-    get = call.get if isinstance(call, dict) else lambda k: getattr(call, k)
-    label: str | int | None = get("label")
-    if label is not None and rubric.scale.kind == "ordinal":
-        label = int(label)
-    label = _label_out(rubric, label, unit.order)
-    return Verdict(
-        item_id=unit.item.id,
-        status=get("status") or "error",
-        label=label,
-        passed=rubric.scale.passed(label) if label is not None else None,
-        reasoning=get("reasoning"),
-        failure_modes=json.loads(get("failure_modes_json") or "[]"),
-        order=unit.order or None,
-        sample_index=unit.sample_index,
-        raw=get("raw_response"),
-        invalid_reason=get("invalid_reason"),
-        error=get("error"),
-        latency_ms=get("latency_ms"),
-        prompt_tokens=get("prompt_tokens"),
-        completion_tokens=get("completion_tokens"),
-        cost=get("cost"),
-        cached=cached,
-        call_id=get("id"),
-    )
 
 
 OrderRule = Literal["conservative", "judgebench"]
@@ -442,248 +358,6 @@ def aggregate(
     )
 
 
-class _Grader:
-    def __init__(
-        self,
-        rubric: Rubric,
-        judge: JudgeConfig,
-        completer: Completer,
-        store: Store,
-        limits: Limits,
-        run_id: str,
-        total: int,
-        progress: Callable[[int, int], None] | None,
-    ):
-        self.rubric = rubric
-        self.judge = judge
-        self.completer = completer
-        self.store = store
-        self.limits = limits
-        self.run_id = run_id
-        self.total = total
-        self.progress = progress
-        self.schema = answer_schema(rubric)
-        self.settings_hash = judge.settings_hash
-        self.state = _RunState()
-        self.rng = random.Random()
-
-    def _flush(self, force: bool = False) -> None:
-        s = self.state
-        if not s.pending_items:
-            return
-        if force or len(s.pending_items) >= 64 or time.monotonic() - s.last_flush > 1.0:
-            self.store.write_batch(s.pending_calls, s.pending_items)
-            s.pending_calls.clear()
-            s.pending_items.clear()
-            s.last_flush = time.monotonic()
-
-    def _tick(self) -> None:
-        self.state.done += 1
-        if self.progress is not None:
-            self.progress(self.state.done, self.total)
-
-    def record(self, unit: _Unit, call: dict[str, Any], status: str, cached: bool) -> None:
-        if not cached:
-            self.state.pending_calls.append(call)
-        self.state.pending_items.append(
-            {
-                "run_id": self.run_id,
-                "item_id": unit.item.id,
-                "order": unit.order,
-                "sample_index": unit.sample_index,
-                "call_id": call["id"],
-                "status": status,
-                "cached": cached,
-            }
-        )
-        unit.verdict = _verdict_from_call(self.rubric, unit, call, cached)
-        self._tick()
-        self._flush()
-
-    def _cap_reached(self) -> str | None:
-        s, lim = self.state, self.limits
-        if s.stop_reason:
-            return s.stop_reason
-        if lim.max_calls is not None and s.calls >= lim.max_calls:
-            s.stop_reason = f"call cap reached ({lim.max_calls} requests)"
-        elif lim.max_cost is not None and s.cost >= lim.max_cost:
-            s.stop_reason = f"cost cap reached (${s.cost:.4f} >= ${lim.max_cost})"
-        elif s.ends_at is not None and time.time() >= s.ends_at:
-            s.stop_reason = self.deadline_reason()
-        return s.stop_reason
-
-    def deadline_reason(self) -> str:
-        given = self.limits.deadline
-        return "deadline reached" + ("" if given is None else f" ({given:g} s)")
-
-    def _skip(self, unit: _Unit, reason: str) -> None:
-        self.state.pending_items.append(
-            {
-                "run_id": self.run_id,
-                "item_id": unit.item.id,
-                "order": unit.order,
-                "sample_index": unit.sample_index,
-                "call_id": None,
-                "status": "skipped",
-                "cached": False,
-            }
-        )
-        unit.verdict = Verdict(
-            item_id=unit.item.id,
-            status="skipped",
-            error=reason,
-            order=unit.order or None,
-            sample_index=unit.sample_index,
-        )
-        self._tick()
-        self._flush()
-
-    def _delay(self, attempt: int, failed: CallFailed) -> float | None:
-        """Seconds to wait before the next attempt; None when the provider's Retry-After is past
-        ``retry_after_max`` (not waited for)."""
-        if failed.retry_after is not None:
-            if failed.retry_after > self.limits.retry_after_max:
-                return None
-            return min(self.limits.retry_after_max, failed.retry_after * (1 + 0.1 * self.rng.random()))
-        return self.rng.uniform(0, min(self.limits.backoff_max, self.limits.backoff_base * 2**attempt))
-
-    def _refused(self, failed: CallFailed) -> None:
-        """A final refusal (4xx); :data:`REFUSED_STOP` of them before any answer stop the run."""
-        s = self.state
-        s.refused += 1
-        if s.answered == 0 and s.refused >= REFUSED_STOP and s.fatal is None:
-            s.fatal = failed
-            s.stop_reason = (
-                f"the provider refused the first {s.refused} calls and answered none (last: {failed})"
-            )
-
-    async def run_unit(self, unit: _Unit, sem: asyncio.Semaphore) -> None:
-        async with sem:
-            errors: list[str] = []
-            attempt = 0
-            while True:
-                reason = self._cap_reached()
-                if reason:
-                    if errors:
-                        break  # record the failure we have
-                    self._skip(unit, reason)
-                    return
-                self.state.calls += 1
-                try:
-                    completion = await self.completer.complete(
-                        unit.messages,
-                        schema=self.schema,
-                        temperature=self.judge.sampling.temperature,
-                        max_tokens=self.judge.sampling.max_tokens,
-                        seed=_seed_for(self.judge, unit.sample_index),
-                        timeout=self.limits.timeout,
-                    )
-                except CallFailed as failed:
-                    errors.append(str(failed))
-                    self.state.last_error = str(failed)
-                    if failed.fatal:
-                        if self.state.fatal is None:
-                            self.state.fatal = failed
-                            self.state.stop_reason = f"provider refused: {failed}"
-                        break
-                    if not failed.retryable:
-                        self._refused(failed)
-                        break
-                    if attempt >= self.limits.max_retries:
-                        break
-                    delay = self._delay(attempt, failed)
-                    if delay is None:
-                        wait = (
-                            f"the provider asked to wait {failed.retry_after:g} s (Retry-After), more than "
-                            f"retry_after_max {self.limits.retry_after_max:g} s"
-                        )
-                        errors[-1] = f"{errors[-1]} ({wait}: not retried)"
-                        self.state.stop_reason = self.state.stop_reason or (
-                            f"{wait}; run the same command later to resume"
-                        )
-                        break
-                    await asyncio.sleep(delay)
-                    attempt += 1
-                    continue
-                self.state.answered += 1
-                self._record_answer(unit, completion, attempt + 1, errors)
-                return
-            self.record(
-                unit,
-                self._call_dict(unit, status="error", attempts=attempt + 1, errors=errors),
-                "error",
-                False,
-            )
-
-    def _call_dict(
-        self, unit: _Unit, *, status: str, attempts: int, errors: list[str], **values: Any
-    ) -> dict[str, Any]:
-        call = {
-            "id": uuid.uuid4().hex,
-            "run_id": self.run_id,
-            "cache_key": unit.cache_key,
-            "item_id": unit.item.id,
-            "item_hash": unit.item.item_hash,
-            "order": unit.order or None,
-            "sample_index": unit.sample_index,
-            "model": self.judge.model,
-            "response_model": None,
-            "settings_hash": self.settings_hash,
-            "rubric_hash": self.rubric.rubric_hash,
-            "template_hash": self.rubric.template_hash,
-            "prompt_hash": unit.prompt_hash,
-            "prompt_json": json.dumps(unit.messages, ensure_ascii=False),  # ours: no provider text
-            "status": status,
-            "label": None,
-            "passed": None,
-            "reasoning": None,
-            "failure_modes_json": "[]",
-            "invalid_reason": None,
-            "parse_note": None,
-            "raw_response": None,
-            "finish_reason": None,
-            "error": redact(errors[-1]) if status == "error" and errors else None,
-            "attempts": attempts,
-            "attempt_errors_json": json.dumps([redact(e) for e in errors]),
-            "latency_ms": None,
-            "prompt_tokens": None,
-            "completion_tokens": None,
-            "cost": None,
-        }
-        call.update(values)
-        return call
-
-    def _record_answer(self, unit: _Unit, completion: Any, attempts: int, errors: list[str]) -> None:
-        s = self.state
-        parsed = parse_answer(self.rubric, completion.text, finish_reason=completion.finish_reason)
-        if completion.cost is None:
-            s.cost_known = False
-        else:
-            s.cost += completion.cost
-        s.latencies.append(completion.latency_ms)
-        label = parsed.label
-        call = self._call_dict(
-            unit,
-            status=parsed.status,
-            attempts=attempts,
-            errors=errors,
-            response_model=completion.response_model,
-            label=None if label is None else str(label),
-            passed=self.rubric.scale.passed(label) if label is not None else None,
-            reasoning=redact(parsed.reasoning),
-            failure_modes_json=json.dumps(parsed.failure_modes),
-            invalid_reason=parsed.invalid_reason,
-            parse_note=redact(parsed.note),
-            raw_response=redact(completion.text),
-            finish_reason=completion.finish_reason,
-            latency_ms=round(completion.latency_ms, 3),
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost=completion.cost,
-        )
-        self.record(unit, call, parsed.status, False)
-
-
 def new_run_row(
     rubric: Rubric,
     gold: GoldSet,
@@ -728,86 +402,79 @@ async def agrade(
     limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
     kind: str = "grade",
+    executor: Executor | None = None,
 ) -> RunResult:
     """Grade the items of ``gold`` (one split of it) with ``judge`` through ``completer``.
 
     ``kind`` labels the stored run (``grade``, or ``probe`` for a bias probe's derived items).
+    ``executor``: where the units are done — in this process (None, the default), or spread
+    over a Ray cluster (:class:`judgecal.ray_executor.RayExecutor`); the result is the same.
 
     Every unit ends as a verdict (``ok``/``invalid``) or a recorded failure (``error``), or as
-    ``skipped`` when a cap or the deadline stops the run. Raises :class:`ProviderError` when the
-    provider refuses the model or the credentials, or every request as sent (after recording what
-    was done: the run is stored as ``failed`` with the cause). How each failure is handled: the
-    module docstring.
+    ``skipped`` when a cap or the deadline stops the run. Each is committed to the store as it
+    arrives (:mod:`judgecal.execute`). Raises :class:`ProviderError` when the provider refuses the
+    model or the credentials, or every request as sent (after recording what was done: the run is
+    stored as ``failed`` with the cause), and :class:`~judgecal.execute.StoreFailed` when the store
+    stops taking writes. How each failure is handled: the module docstring.
     """
     limits = limits or Limits()
     items = gold.select(split)
     started = time.perf_counter()
-    ends_at = limits.ends_at(time.time())
     units = build_units(rubric, items, judge)
     run = new_run_row(rubric, gold, judge, split, len(units), kind)
     store.create_run(run)
-    grader = _Grader(rubric, judge, completer, store, limits, run.id, len(units), progress)
-    grader.state.ends_at = ends_at
-    cached = store.cached_calls(u.cache_key for u in units)
-    todo: list[_Unit] = []
-    for unit in units:
-        hit = cached.get(unit.cache_key)
-        if hit is None:
-            todo.append(unit)
-        else:
-            grader.record(unit, hit.model_dump(), hit.status, True)
+    shard = Shard(rubric, judge, limits, run.id, units, ends_at=limits.ends_at(time.time()))
     status: Literal["completed", "stopped", "interrupted", "failed"] = "completed"
-    sem = asyncio.Semaphore(limits.concurrency)
-    tasks = [asyncio.ensure_future(grader.run_unit(u, sem)) for u in todo]
+    out = Outcome()
+    executor = executor or current_executor()
     try:
-        if tasks and ends_at is None:
-            await asyncio.gather(*tasks)
-        elif tasks and ends_at is not None:
-            done, pending = await asyncio.wait(tasks, timeout=max(0.0, ends_at - time.time()))
-            if pending:
-                grader.state.stop_reason = grader.state.stop_reason or grader.deadline_reason()
-                for t in pending:
-                    t.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-            for t in done:
-                t.result()  # a bug in a unit is raised, as gather would
-            for u in todo:
-                if u.verdict is None:  # abandoned in flight, or never started
-                    grader._skip(u, grader.state.stop_reason or grader.deadline_reason())
+        if executor is None:
+            done = 0
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress is not None:
+                    progress(done, len(units))
+
+            out = await execute(shard, completer, store, tick)
+        else:
+            out = await executor.run(shard, completer, store, progress)
     except (asyncio.CancelledError, KeyboardInterrupt):
         status = "interrupted"
-        for t in tasks:
-            t.cancel()
-        raise
-    finally:
-        grader._flush(force=True)
-        s = grader.state
-        verdicts = [u.verdict for u in units if u.verdict is not None]
-        counts = Counter(v.status for v in verdicts)
-        n_skipped = counts["skipped"]
-        error = s.stop_reason
-        if status != "interrupted":
-            if s.fatal:
-                status = "failed"
-            elif counts["error"] and not counts["ok"] + counts["invalid"]:
-                status = "failed"
-                error = f"no unit got an answer; {s.stop_reason or f'last error: {s.last_error}'}"
-            else:
-                status = "stopped" if s.stop_reason else "completed"
-        store.finish_run(
+        _finish(
+            store,
             run.id,
             status,
-            n_ok=counts["ok"],
-            n_invalid=counts["invalid"],
-            n_error=counts["error"],
-            n_skipped=n_skipped,
-            n_cached=sum(v.cached for v in verdicts),
-            n_calls=s.calls,
-            cost=round(s.cost, 8) if s.cost_known else None,
-            error=redact(error),
+            units,
+            out,
+            error="interrupted (Ctrl-C or SIGTERM); run the same command to resume",
         )
-    if s.fatal is not None:
-        raise ProviderError(_fatal_message(judge.model, s, completer, run.id))
+        raise
+    verdicts = [u.verdict for u in units if u.verdict is not None]
+    if executor is not None:  # the workers' verdicts, in the order of the units
+        for unit in units:
+            unit.verdict = out.verdicts.get(unit.key)
+        verdicts = [u.verdict for u in units if u.verdict is not None]
+    counts = Counter(v.status for v in verdicts)
+    error = out.stop_reason
+    try:
+        store.check_file()  # deleted after the last answer: nothing of the run can be read back
+    except StoreError as exc:
+        out.store_error = out.store_error or str(exc)
+    if out.store_error is not None:
+        raise StoreFailed(_store_failure(store, run.id, out, units, counts))
+    if out.fatal:
+        status = "failed"
+    elif counts["error"] and not counts["ok"] + counts["invalid"]:
+        status = "failed"
+        error = f"no unit got an answer; {out.stop_reason or f'last error: {out.last_error}'}"
+    else:
+        status = "stopped" if out.stop_reason else "completed"
+    _finish(store, run.id, status, units, out, error=error)
+    failed = out.failed()
+    if failed is not None:
+        raise ProviderError(_fatal_message(judge.model, out, failed, completer, run.id))
     item_verdicts = aggregate_items(rubric, judge, items, verdicts)
     return RunResult(
         run_id=run.id,
@@ -816,27 +483,69 @@ async def agrade(
         rubric=rubric.name,
         n_items=len(items),
         n_units=len(units),
-        n_ok=counts["ok"],
-        n_invalid=counts["invalid"],
-        n_error=counts["error"],
-        n_skipped=n_skipped,
-        n_cached=sum(v.cached for v in verdicts),
-        n_calls=s.calls,
-        cost=round(s.cost, 8) if s.cost_known else None,
-        latency_ms=latency_percentiles(s.latencies),
+        **_counts(verdicts, out),
+        latency_ms=latency_percentiles(out.latencies),
         wall_s=round(time.perf_counter() - started, 3),
         verdicts=verdicts,
         items=item_verdicts,
     )
 
 
-def _fatal_message(model: str, state: _RunState, completer: Completer, run_id: str) -> str:
+def _finish(
+    store: Store, run_id: str, status: str, units: list[Unit], out: Outcome, *, error: str | None
+) -> None:
+    """Store how the run ended, its counts taken from its units' stored outcomes."""
+    verdicts = [u.verdict for u in units if u.verdict is not None] or list(out.verdicts.values())
+    store.finish_run(run_id, status, **_counts(verdicts, out), error=redact(error))
+
+
+def _counts(verdicts: list[Verdict], out: Outcome) -> dict[str, Any]:
+    """A run's counts, as the run row and :class:`RunResult` both hold them."""
+    counts = Counter(v.status for v in verdicts)
+    return {
+        "n_ok": counts["ok"],
+        "n_invalid": counts["invalid"],
+        "n_error": counts["error"],
+        "n_skipped": counts["skipped"],
+        "n_cached": sum(v.cached for v in verdicts),
+        "n_calls": out.calls,
+        "cost": round(out.cost, 8) if out.cost_known else None,
+    }
+
+
+def _store_failure(store: Store, run_id: str, out: Outcome, units: list[Unit], counts: Counter[Any]) -> str:
+    """What a run whose store failed says: the cause, what was saved and what was not."""
+    cause = out.store_error or "the store failed"
+    vanished = "was deleted" in cause or "was replaced" in cause
+    unattempted = len(units) - sum(counts.values())
+    if vanished:
+        saved = (
+            f"the {out.saved} answers of this run written to it are gone with it, and"
+            f" {out.unsaved} more received answers were not saved"
+        )
+    else:
+        saved = (
+            f"saved: {out.saved} answers of this run (with {counts['error']} failed and"
+            f" {counts['skipped']} skipped units); not saved: {out.unsaved} answers received after the"
+            " failure (paid for: running the same command again buys them again)"
+        )
+    try:
+        store.check_file()
+        _finish(store, run_id, "failed", units, out, error=f"the store failed: {cause}")
+        marked = f"run {run_id[:12]} is marked failed"
+    except StoreError:
+        marked = (
+            f"run {run_id[:12]} could not be marked finished"
+            " (it shows as interrupted once its heartbeat stops)"
+        )
+    return f"{cause}; {saved}; {unattempted} units were not attempted; {marked}"
+
+
+def _fatal_message(model: str, out: Outcome, failed: CallFailed, completer: Completer, run_id: str) -> str:
     """What a run stopped by a fatal failure says: the cause, what to check, the stored run."""
     from judgecal.llm import what_to_check  # noqa: PLC0415
 
-    failed = state.fatal
-    assert failed is not None
-    cause = state.stop_reason or str(failed)
+    cause = out.stop_reason or str(failed)
     check = what_to_check(model, failed, completer)
     return f"{model}: {cause} — {check} (run {run_id[:12]} recorded as failed)"
 
@@ -851,7 +560,7 @@ def verdicts_from_rows(
         item = by_id.get(ri.item_id)
         if item is None:
             continue
-        unit = _Unit(item, ri.order, ri.sample_index, [], "", "")
+        unit = Unit(item, ri.order, ri.sample_index, [], "", "")
         if call is None:
             verdicts.append(
                 Verdict(
@@ -859,7 +568,7 @@ def verdicts_from_rows(
                 )
             )
         else:
-            verdicts.append(_verdict_from_call(rubric, unit, call, ri.cached))
+            verdicts.append(verdict_from_call(rubric, unit, call, ri.cached))
     return verdicts, aggregate_items(rubric, judge, items, verdicts)
 
 

@@ -57,6 +57,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     echo_auth: bool = False
+    finish_reason: str = "stop"
 
     def payload(self, request: StubRequest) -> bytes:
         if self.body is not None:
@@ -72,7 +73,7 @@ class Reply:
                         {
                             "index": 0,
                             "message": {"role": "assistant", "content": self.answer},
-                            "finish_reason": "stop",
+                            "finish_reason": self.finish_reason,
                         }
                     ],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
@@ -93,6 +94,8 @@ class StubProvider:
     def __init__(self, reply: Reply | Callable[[StubRequest], Reply] | None = None):
         self.reply = reply or Reply()
         self.requests: list[StubRequest] = []
+        self.sent: list[tuple[float, StubRequest, int]] = []
+        """(time.time() once the response was written, the request, its status) of every answer."""
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -149,10 +152,16 @@ class StubProvider:
                     time.sleep(reply.delay)
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self._send(reply.status, reply.payload(request), reply.headers)
+                    self.wfile.flush()
+                    with stub._lock:
+                        stub.sent.append((time.time(), request, reply.status))
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             block_on_close = False
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that was killed or gave up: nothing to report
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -39,7 +39,10 @@ def input_from_run(store: Any, run_id: str, *, order_rule: OrderRule = "conserva
         )
     judge = JudgeConfig.model_validate_json(run.settings_json)
     items = gold.select(run.split)  # type: ignore[arg-type]
-    verdicts, item_verdicts = verdicts_from_rows(rubric, judge, items, store.run_calls(run.id))
+    rows = store.run_calls(run.id)
+    verdicts, item_verdicts = verdicts_from_rows(rubric, judge, items, rows)
+    stored = {ri.item_id for ri, _call in rows}
+    never = sorted(item.id for item in items if item.id not in stored)
     reasons = Counter(v.invalid_reason or "unknown" for v in verdicts if v.status == "invalid")
     by_id = {iv.item_id: iv for iv in item_verdicts}
     inconsistent = both = 0
@@ -97,6 +100,8 @@ def input_from_run(store: Any, run_id: str, *, order_rule: OrderRule = "conserva
         meta={
             "invalid_reasons": dict(reasons),
             "notes": [*notes, *tie_note],
+            "run_status": run.status,
+            "never_graded": never,
             "samples": judge.samples,
             "order_inconsistent": inconsistent,
             "both_orders": both,

@@ -560,10 +560,18 @@ def build_report(
         notes.append(
             f"{counts['without_majority']} items have no human majority (annotators tied) and are left out"
         )
-    if status["error"] or status["skipped"]:
+    never_ids = set(inp.meta.get("never_graded", ()))
+    never = sum(1 for it in chosen if it.id in never_ids)
+    if inp.meta.get("run_status") in ("interrupted", "running") or never:
+        what = "was interrupted" if inp.meta.get("run_status") != "running" else "is still running"
         notes.append(
-            f"{status['error'] + status['skipped']} items have no verdict (failed or skipped calls): "
-            "left out of every figure; grade again to fill them in"
+            f"the run {what} before it finished: {never} items were never graded and are left out of"
+            " every figure; run the same grade command to finish it (stored answers are reused)"
+        )
+    if status["error"] + status["skipped"] - never > 0:
+        notes.append(
+            f"{status['error'] + status['skipped'] - never} items have no verdict (failed or skipped"
+            " calls): left out of every figure; grade again to fill them in"
         )
     n_invalid = sum(1 for it in judged if it.judge_status == "invalid")
     blocks = {

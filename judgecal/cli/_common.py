@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
@@ -16,6 +18,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _State:
     debug: bool = False
+    signal: int | None = None
+    """The signal (SIGTERM) that stopped the command, when one did."""
 
 
 state = _State()
@@ -32,6 +36,7 @@ def boundary(func: F) -> F:
         from judgecal.errors import JudgecalError
         from judgecal.redact import redact
 
+        previous = _stop_on_sigterm()
         try:
             return func(*args, **kwargs)
         except JudgecalError as exc:
@@ -40,10 +45,42 @@ def boundary(func: F) -> F:
             err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]: what finished is stored; run the same command to resume")
+            if state.signal is not None:
+                err.print(
+                    "[yellow]terminated[/] (SIGTERM): stopped sending; every answer received is stored and"
+                    " the run is marked interrupted; run the same command to resume"
+                )
+                raise typer.Exit(128 + state.signal) from None
+            err.print(
+                "[yellow]interrupted[/]: stopped sending; every answer received is stored and the run is"
+                " marked interrupted; run the same command to resume"
+            )
             raise typer.Exit(130) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM (what ``timeout``, systemd, Kubernetes and CI runners send) stop a command
+    exactly as Ctrl-C does: whatever handles SIGINT now (asyncio's runner cancels the run, which
+    then stores what it received) handles it; the command exits 143. Returns the handler it
+    replaced (None off the main thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_term(signum: int, frame: Any) -> None:
+        state.signal = signum
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    state.signal = None
+    return signal.signal(signal.SIGTERM, on_term)
 
 
 def progress_bar(width: int) -> Any:
