@@ -88,6 +88,14 @@ class _Metered:
             self.cost = None if done.cost is None else self.cost + done.cost
         return done
 
+    def note_outcome(self, out: Any) -> None:
+        """Count the calls a run's workers made elsewhere (the Ray executor's: they never pass
+        through this completer)."""
+        self.calls += out.calls
+        self.latencies += out.latencies
+        if self.cost is not None:
+            self.cost = None if not out.cost_known else self.cost + out.cost
+
     def percentiles(self) -> dict[str, float | None]:
         from judgecal.judge import latency_percentiles  # noqa: PLC0415
 

@@ -20,6 +20,11 @@ class OrdersName(str, Enum):  # noqa: UP042 - typer needs a str Enum
     both = "both"
 
 
+class ExecutorName(str, Enum):  # noqa: UP042 - typer needs a str Enum
+    local = "local"
+    ray = "ray"
+
+
 class AggName(str, Enum):  # noqa: UP042 - typer needs a str Enum
     majority = "majority"
     median = "median"
@@ -147,6 +152,62 @@ def preflight_option() -> Any:
         "(a missing or refused key, or an unknown model, then stops the command at once with exit "
         "code 3). Skipped anyway when every unit would come from the cache.",
     )
+
+
+def executor_option() -> Any:
+    return typer.Option(
+        ExecutorName.local,
+        "--executor",
+        envvar="JUDGECAL_EXECUTOR",
+        help="Where the units are done: local (this process) or ray (spread over a Ray cluster's workers; "
+        "needs the ray extra installed, and a database the workers can open: a SQLite file "
+        "on one machine, PostgreSQL across machines).",
+    )
+
+
+def ray_address_option() -> Any:
+    return typer.Option(
+        None,
+        "--ray-address",
+        metavar="ADDR",
+        envvar="JUDGECAL_RAY_ADDRESS",
+        help="With --executor ray: the cluster to use (auto, host:6379 or ray://host:10001). Default: "
+        "RAY_ADDRESS, else a local cluster started for the command.",
+    )
+
+
+def ray_workers_option() -> Any:
+    return typer.Option(
+        None,
+        "--ray-workers",
+        min=1,
+        metavar="N",
+        envvar="JUDGECAL_RAY_WORKERS",
+        help="With --executor ray: workers a run is spread over, each with --concurrency calls in flight "
+        "(default: the cluster's CPUs).",
+    )
+
+
+def make_executor(
+    executor: ExecutorName,
+    *,
+    address: str | None,
+    workers: int | None,
+    model: str,
+    api_base: str | None,
+    api_key: str | None,
+    sim_items: Any = None,
+) -> Any:
+    """The executor the flags choose: None for ``local``, else a
+    :class:`judgecal.ray_executor.RayExecutor` whose workers open the same model with the same
+    ``api_base`` and key (in memory only) — imported only then, so Ray costs nothing otherwise.
+    ``--ray-address`` and ``--ray-workers`` apply only to ``ray``."""
+    if executor is ExecutorName.local:
+        return None
+    from judgecal.ray_executor import CompleterSpec, RayExecutor  # noqa: PLC0415
+
+    spec = CompleterSpec(model=model, api_base=api_base, api_key=api_key, sim_items=sim_items)
+    return RayExecutor(address=address, workers=workers, model_spec=spec)
 
 
 def print_plan(plan: Any) -> None:

@@ -10,6 +10,7 @@ import typer
 from judgecal.cli._common import SplitName, boundary, fmt_cost, fmt_ms, out, progress_bar
 from judgecal.cli._judging import (
     AggName,
+    ExecutorName,
     OrdersName,
     aggregation_option,
     api_base_option,
@@ -17,9 +18,11 @@ from judgecal.cli._judging import (
     concurrency_option,
     deadline_option,
     dry_run_option,
+    executor_option,
     gold_option,
     judge_config,
     judge_option,
+    make_executor,
     max_calls_option,
     max_cost_option,
     max_retries_option,
@@ -27,6 +30,8 @@ from judgecal.cli._judging import (
     orders_option,
     preflight_option,
     print_plan,
+    ray_address_option,
+    ray_workers_option,
     samples_option,
     temperature_option,
     timeout_option,
@@ -59,6 +64,9 @@ def grade_command(
     max_cost: float | None = max_cost_option(),
     deadline: float | None = deadline_option(),
     preflight: bool = preflight_option(),
+    executor: ExecutorName = executor_option(),
+    ray_address: str | None = ray_address_option(),
+    ray_workers: int | None = ray_workers_option(),
     dry_run: bool = dry_run_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the run as JSON instead of a table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -122,37 +130,54 @@ def grade_command(
             )
         )
         return
-    if quiet or as_json:
-        result = grade(
-            loaded_rubric,
-            gold_set,
-            judge_cfg,
-            store=store,
-            split=split.value,
-            limits=limits,
-            api_base=api_base or cfg.api_base,
-            api_key=key,
-            preflight=preflight,
-        )
-    else:
-        with progress_bar(7) as bar:
-            task = bar.add_task("grading", total=None)
+    from judgecal.execute import use_executor
+    from judgecal.judge import sim_items_from_gold
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+    spread = make_executor(
+        executor,
+        address=ray_address,
+        workers=ray_workers,
+        model=model,
+        api_base=api_base or cfg.api_base,
+        api_key=key,
+        sim_items=sim_items_from_gold(loaded_rubric, gold_set.items) if model.startswith("sim/") else None,
+    )
+    try:
+        with use_executor(spread):
+            if quiet or as_json:
+                result = grade(
+                    loaded_rubric,
+                    gold_set,
+                    judge_cfg,
+                    store=store,
+                    split=split.value,
+                    limits=limits,
+                    api_base=api_base or cfg.api_base,
+                    api_key=key,
+                    preflight=preflight,
+                )
+            else:
+                with progress_bar(7) as bar:
+                    task = bar.add_task("grading", total=None)
 
-            result = grade(
-                loaded_rubric,
-                gold_set,
-                judge_cfg,
-                store=store,
-                split=split.value,
-                limits=limits,
-                api_base=api_base or cfg.api_base,
-                api_key=key,
-                progress=progress,
-                preflight=preflight,
-            )
+                    def progress(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    result = grade(
+                        loaded_rubric,
+                        gold_set,
+                        judge_cfg,
+                        store=store,
+                        split=split.value,
+                        limits=limits,
+                        api_base=api_base or cfg.api_base,
+                        api_key=key,
+                        progress=progress,
+                        preflight=preflight,
+                    )
+    finally:
+        if spread is not None:
+            spread.close()
     if as_json:
         out.print_json(json.dumps(result.model_dump(mode="json", exclude={"verdicts"})))
     else:

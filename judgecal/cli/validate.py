@@ -11,6 +11,7 @@ import typer
 from judgecal.cli._common import boundary, fmt_cost, fmt_ms, out, progress_bar
 from judgecal.cli._judging import (
     AggName,
+    ExecutorName,
     OrdersName,
     aggregation_option,
     api_base_option,
@@ -18,10 +19,12 @@ from judgecal.cli._judging import (
     concurrency_option,
     deadline_option,
     dry_run_option,
+    executor_option,
     gold_option,
     html_option,
     judge_config,
     judge_option,
+    make_executor,
     markdown_option,
     max_calls_option,
     max_cost_option,
@@ -30,6 +33,8 @@ from judgecal.cli._judging import (
     orders_option,
     preflight_option,
     print_plan,
+    ray_address_option,
+    ray_workers_option,
     report_json_option,
     samples_option,
     temperature_option,
@@ -90,6 +95,9 @@ def validate_command(
         "change the decision).",
     ),
     preflight: bool = preflight_option(),
+    executor: ExecutorName = executor_option(),
+    ray_address: str | None = ray_address_option(),
+    ray_workers: int | None = ray_workers_option(),
     dry_run: bool = dry_run_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the approval record as JSON."),
     out_file: Path | None = typer.Option(None, "--out", help="Also write the approval record (JSON) here."),
@@ -166,21 +174,47 @@ def validate_command(
         "fail_fast": fail_fast,
         "preflight": preflight,
     }
-    if quiet or as_json:
-        result = validate(rubric, judge_cfg, **options)
-    else:
-        with progress_bar(28) as bar:
-            task = bar.add_task("grading the test split", total=None)
+    from judgecal.execute import use_executor
 
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage == "grading":
-                    bar.update(task, description="grading the test split", completed=done, total=total)
-                elif stage.startswith("probe:"):
-                    bar.update(task, description=f"probe {stage[6:]}", completed=done, total=total)
-                else:
-                    bar.update(task, description="deciding", completed=done, total=total)
+    sim_items = None
+    if model.startswith("sim/") and executor is ExecutorName.ray:
+        from judgecal.gold import find_gold
+        from judgecal.judge import sim_items_from_gold
+        from judgecal.rubric import find_rubric
 
-            result = validate(rubric, judge_cfg, progress=progress, **options)
+        loaded = find_rubric(rubric)
+        sim_items = sim_items_from_gold(loaded, find_gold(gold or loaded.name, loaded).items)
+    spread = make_executor(
+        executor,
+        address=ray_address,
+        workers=ray_workers,
+        model=model,
+        api_base=api_base or cfg.api_base,
+        api_key=key,
+        sim_items=sim_items,
+    )
+    try:
+        with use_executor(spread):
+            if quiet or as_json:
+                result = validate(rubric, judge_cfg, **options)
+            else:
+                with progress_bar(28) as bar:
+                    task = bar.add_task("grading the test split", total=None)
+
+                    def progress(stage: str, done: int, total: int) -> None:
+                        if stage == "grading":
+                            bar.update(
+                                task, description="grading the test split", completed=done, total=total
+                            )
+                        elif stage.startswith("probe:"):
+                            bar.update(task, description=f"probe {stage[6:]}", completed=done, total=total)
+                        else:
+                            bar.update(task, description="deciding", completed=done, total=total)
+
+                    result = validate(rubric, judge_cfg, progress=progress, **options)
+    finally:
+        if spread is not None:
+            spread.close()
     record = result.certificate.model_dump(mode="json")
     if out_file is not None:
         _write_json(out_file, record)
