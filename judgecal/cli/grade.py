@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -142,20 +143,22 @@ def grade_command(
         api_key=key,
         sim_items=sim_items_from_gold(loaded_rubric, gold_set.items) if model.startswith("sim/") else None,
     )
+    run = functools.partial(
+        grade,
+        loaded_rubric,
+        gold_set,
+        judge_cfg,
+        store=store,
+        split=split.value,
+        limits=limits,
+        api_base=api_base or cfg.api_base,
+        api_key=key,
+        preflight=preflight,
+    )
     try:
         with use_executor(spread):
             if quiet or as_json:
-                result = grade(
-                    loaded_rubric,
-                    gold_set,
-                    judge_cfg,
-                    store=store,
-                    split=split.value,
-                    limits=limits,
-                    api_base=api_base or cfg.api_base,
-                    api_key=key,
-                    preflight=preflight,
-                )
+                result = run()
             else:
                 with progress_bar(7) as bar:
                     task = bar.add_task("grading", total=None)
@@ -163,18 +166,7 @@ def grade_command(
                     def progress(done: int, total: int) -> None:
                         bar.update(task, completed=done, total=total)
 
-                    result = grade(
-                        loaded_rubric,
-                        gold_set,
-                        judge_cfg,
-                        store=store,
-                        split=split.value,
-                        limits=limits,
-                        api_base=api_base or cfg.api_base,
-                        api_key=key,
-                        progress=progress,
-                        preflight=preflight,
-                    )
+                    result = run(progress=progress)
     finally:
         if spread is not None:
             spread.close()
