@@ -41,7 +41,7 @@ from judgecal.llm import CallFailed, Completer
 from judgecal.redact import redact
 from judgecal.rubric import Rubric
 from judgecal.store import Store
-from judgecal.store.work import HEARTBEAT_S
+from judgecal.store.work import HEARTBEAT_S, owner_id
 from judgecal.units import Unit, seed_for, verdict_from_call
 from judgecal.verdict import TRANSIENT_REASONS, Verdict, answer_schema, parse_answer
 
@@ -585,12 +585,6 @@ class _Worker:
             await self.run_key(key)
 
 
-def _heartbeat_owner(shard: Shard) -> str:
-    from judgecal.store.work import owner_id  # noqa: PLC0415
-
-    return shard.owner or owner_id(shard.run_id)
-
-
 async def execute(
     shard: Shard,
     completer: Completer,
@@ -602,7 +596,7 @@ async def execute(
 
     Cancelled (Ctrl-C, SIGTERM): what was received is committed before this returns the
     cancellation; nothing is marked skipped."""
-    shard.owner = _heartbeat_owner(shard)
+    shard.owner = shard.owner or owner_id(shard.run_id)
     done = store.done_units(shard.run_id) if shard.heartbeat_run is False else set()
     if done:
         shard.units = [u for u in shard.units if u.key not in done]

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ if os.environ.get("JUDGECAL_REQUIRE_RAY") != "1":
 import ray  # noqa: E402
 from _stub_provider import ANSWER, Reply, StubProvider, StubRequest  # noqa: E402
 from conftest import write_synthetic_gold  # noqa: E402
+from test_durability import _env, _grade_cmd  # noqa: E402
 
 from judgecal.errors import ConfigError  # noqa: E402
 from judgecal.execute import use_executor  # noqa: E402
@@ -161,32 +161,12 @@ def test_a_killed_ray_worker_loses_no_received_answer(cluster, hermetic, tmp_pat
 
 def test_cli_grade_with_the_ray_executor(cluster, hermetic, tmp_path):  # type: ignore[no-untyped-def]
     gold = write_synthetic_gold(tmp_path / "gold.jsonl", n=30)
-    env = dict(os.environ, JUDGECAL_HOME=str(hermetic), OPENAI_API_KEY="k-test-0123")
-    env.pop("DATABASE_URL", None)
     with StubProvider(_by_prompt(0.0)) as stub:
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "judgecal",
-                "grade",
-                "support-billing",
-                "--judge",
-                "openai/stub",
-                "--api-base",
-                stub.base_url,
-                "--gold",
-                str(gold),
-                "--no-preflight",
-                "--json",
-                "--executor",
-                "ray",
-                "--ray-address",
-                cluster,
-                "--ray-workers",
-                "2",
-            ],
-            env=env,
+            _grade_cmd(
+                stub, gold, "--json", "--executor", "ray", "--ray-address", cluster, "--ray-workers", "2"
+            ),
+            env=_env(hermetic),
             capture_output=True,
             text=True,
             timeout=150,

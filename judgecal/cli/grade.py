@@ -141,7 +141,9 @@ def grade_command(
         model=model,
         api_base=api_base or cfg.api_base,
         api_key=key,
-        sim_items=sim_items_from_gold(loaded_rubric, gold_set.items) if model.startswith("sim/") else None,
+        sim_items=sim_items_from_gold(loaded_rubric, gold_set.items)
+        if model.startswith("sim/") and executor is ExecutorName.ray
+        else None,  # only Ray's workers start simulators of their own
     )
     run = functools.partial(
         grade,

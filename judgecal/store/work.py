@@ -333,13 +333,13 @@ class WorkMixin:
                 ).all()
         except SQLAlchemyError:  # an old schema mid-upgrade, or a read-only database: not ours to fix
             return []
-        dead = []
+        dead: dict[str, str] = {}
         for run_id, worker, beat, created in rows:
-            last = _aware(beat) or _aware(created) or now
-            if last < cutoff or gone(worker):
-                dead.append(run_id)
-        for run_id in dead:
-            why = "the process running it is gone" if gone_worker(rows, run_id) else "its heartbeat stopped"
+            if gone(worker):
+                dead[run_id] = "the process running it is gone"
+            elif (_aware(beat) or _aware(created) or now) < cutoff:
+                dead[run_id] = "its heartbeat stopped"
+        for run_id, why in dead.items():
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
@@ -352,12 +352,8 @@ class WorkMixin:
                         )
                     )
             except SQLAlchemyError:
-                return dead
-        return dead
-
-
-def gone_worker(rows: Sequence[Any], run_id: str) -> bool:
-    return any(r[0] == run_id and gone(r[1]) for r in rows)
+                break
+        return list(dead)
 
 
 def _write_failure(url: str, exc: Exception) -> str:
