@@ -15,15 +15,29 @@ came back without a cost stops every later stage.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from judgecal.errors import ConfigError
 
 if TYPE_CHECKING:
-    from judgecal.judge import Limits, RunResult
-    from judgecal.preflight import PreflightResult
+    from judgecal.judge_types import Limits, RunResult
 
-__all__ = ["Budget", "require_known_price"]
+__all__ = ["Budget", "PreflightOutcome", "require_known_price"]
+
+
+class PreflightOutcome(Protocol):
+    """What :func:`require_known_price` reads of a preflight: a
+    :class:`judgecal.preflight.PreflightResult` (the preflight, a layer up, calls it)."""
+
+    @property
+    def status(self) -> str:
+        """``ok`` when the preflight call was made and answered."""
+        ...
+
+    @property
+    def cost_reported(self) -> bool:
+        """Whether the answering call reported its cost."""
+        ...
 
 
 class Budget:
@@ -80,7 +94,7 @@ class Budget:
         """``limits`` with its caps replaced by what is left (unchanged when nothing is capped)."""
         if not self.capped:
             return limits
-        from judgecal.judge import Limits  # noqa: PLC0415
+        from judgecal.judge_types import Limits  # noqa: PLC0415
 
         base = limits or Limits()
         return base.model_copy(update={"max_calls": self.remaining_calls, "max_cost": self.remaining_cost})
@@ -109,11 +123,13 @@ class Budget:
         return f"the budget ran out ({spent}): {cut}"
 
 
-def require_known_price(model: str, max_cost: float | None, preflight: PreflightResult | None = None) -> None:
+def require_known_price(
+    model: str, max_cost: float | None, preflight: PreflightOutcome | None = None
+) -> None:
     """Refuse a cost cap that cannot be enforced, before any call.
 
     With a ``preflight`` that made its call, the price is known when that call reported a cost;
-    otherwise it is looked up in litellm's price map (:func:`judgecal.plan.price_of`: simulated
+    otherwise it is looked up in litellm's price map (:func:`judgecal.pricing.price_of`: simulated
     and local models cost nothing). Raises :class:`~judgecal.errors.ConfigError` when
     ``max_cost`` is set and the price is unknown.
     """
@@ -124,7 +140,7 @@ def require_known_price(model: str, max_cost: float | None, preflight: Preflight
             return
         why = "the provider reported no cost for the preflight call"
     else:
-        from judgecal.plan import price_of  # noqa: PLC0415
+        from judgecal.pricing import price_of  # noqa: PLC0415
 
         if price_of(model).known:
             return

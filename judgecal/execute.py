@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from judgecal.errors import StoreError
 from judgecal.llm import CallFailed, Completer
+from judgecal.progress import current_meter
 from judgecal.redact import redact
 from judgecal.rubric import Rubric
 from judgecal.store import Store
@@ -46,7 +47,7 @@ from judgecal.units import Unit, seed_for, verdict_from_call
 from judgecal.verdict import TRANSIENT_REASONS, Verdict, answer_schema, parse_answer
 
 if TYPE_CHECKING:
-    from judgecal.judge import JudgeConfig, Limits
+    from judgecal.judge_types import JudgeConfig, Limits
 
 __all__ = [
     "Executor",
@@ -276,6 +277,11 @@ class _Worker:
         self.writer = writer
         self.store = store
         self.progress = progress
+        self.meter = current_meter()
+        if self.meter is not None:
+            self.meter.start()
+        self.metered: tuple[int, float] = (0, 0.0)
+        """Calls and cost of ``out`` already recorded in ``meter``."""
         self.schema = answer_schema(shard.rubric)
         self.settings_hash = shard.judge.settings_hash
         self.out = Outcome()
@@ -306,6 +312,20 @@ class _Worker:
         for unit in units:
             if unit.verdict is not None:
                 self.out.verdicts[unit.key] = unit.verdict
+        if self.meter is not None:  # the command's progress (judgecal.progress): what just committed
+            calls, cost = self.out.calls - self.metered[0], self.out.cost - self.metered[1]
+            self.metered = (self.out.calls, self.out.cost)
+            status = [u.verdict.status if u.verdict is not None else "" for u in units]
+            self.meter.record(
+                units=len(units),
+                calls=calls,
+                cached=sum(u.verdict is not None and u.verdict.cached for u in units),
+                cost=cost,
+                cost_known=self.out.cost_known,
+                invalid=status.count("invalid"),
+                failed=status.count("error"),
+                skipped=status.count("skipped"),
+            )
         if self.progress is not None:
             self.progress(len(units))
 

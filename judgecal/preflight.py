@@ -31,7 +31,7 @@ from judgecal.errors import ProviderError
 
 if TYPE_CHECKING:
     from judgecal.gold import GoldSet
-    from judgecal.judge import JudgeConfig, Limits
+    from judgecal.judge_types import JudgeConfig, Limits
     from judgecal.llm import CallFailed, Completer
     from judgecal.rubric import Rubric
     from judgecal.store import Store
@@ -191,12 +191,14 @@ async def apreflight_grade(
     enabled: bool = True,
 ) -> PreflightResult:
     """The preflight of one grading run (``judgecal grade``, each judge of ``judgecal compare``):
-    counts the units the store cannot answer (:func:`judgecal.plan.plan_grade`, no call) and
-    makes the check only when there is one. Call it inside the ``open_completer`` block, before
-    :func:`judgecal.judge.agrade`."""
-    from judgecal.plan import plan_grade  # noqa: PLC0415
+    counts the units the store cannot answer (no call: the calls
+    :func:`judgecal.plan.plan_grade` counts, without pricing them) and makes the check only when
+    there is one. Call it inside the ``open_completer`` block, before :func:`judgecal.judge.agrade`."""
+    from judgecal.units import build_units  # noqa: PLC0415
 
     needed = 0
     if enabled or (limits is not None and limits.max_cost is not None):
-        needed = plan_grade(rubric, gold, judge, store=store, split=split, preflight=False).calls
+        units = build_units(rubric, gold.select(split), judge)
+        hits = store.cached_calls(u.cache_key for u in units)
+        needed = sum(u.cache_key not in hits for u in units)
     return await apreflight_run(completer, needed, enabled=enabled, limits=limits)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from judgecal.errors import ConfigError, JudgecalError
 from judgecal.execute import DRAIN_S, Outcome, Shard, execute
 from judgecal.llm import Completer
+from judgecal.progress import Meter, current_meter
 from judgecal.store import Store
 
 if TYPE_CHECKING:
@@ -213,6 +214,38 @@ def _count_stored(store: Store, run_id: str) -> int:
         return int(conn.execute(select(func.count()).where(table.c.run_id == run_id)).scalar_one())
 
 
+class _RayMeter:
+    """Feeds the command's :class:`~judgecal.progress.Meter` from the driver: the workers'
+    meters live in other processes, so units come from polling the run's stored units, and the
+    calls, cost and invalid/failed counts from the merged outcome at the end."""
+
+    def __init__(self, meter: Meter | None, total: int):
+        self.meter = meter
+        self.total = total
+        self.seen = 0
+
+    def stored(self, n: int) -> None:
+        if self.meter is not None and n > self.seen:
+            self.meter.record(units=n - self.seen)
+            self.seen = n
+
+    def finish(self, units: list[Any], out: Outcome) -> None:
+        if self.meter is None:
+            return
+        status = [u.verdict.status for u in units if u.verdict is not None]
+        self.meter.record(
+            units=max(0, len(status) - self.seen),
+            calls=out.calls,
+            cached=sum(u.verdict.cached for u in units if u.verdict is not None),
+            cost=out.cost,
+            cost_known=out.cost_known,
+            invalid=status.count("invalid"),
+            failed=status.count("error"),
+            skipped=status.count("skipped"),
+        )
+        self.seen = max(self.seen, len(status))
+
+
 def _recover(store: Store, shard: Shard, out: Outcome) -> None:
     """Add to ``out`` the units whose outcome is stored but missing from the workers' outcomes
     (done by a worker that died before its task returned): their verdicts from the store, and
@@ -360,10 +393,11 @@ class RayExecutor:
         refs = [task.remote(spec, sub, db_url, i) for i, sub in enumerate(subs)]
         futures = {asyncio.wrap_future(ref.future()): ref for ref in refs}
         pending = set(futures)
+        meter = _RayMeter(current_meter(), total)
         try:
             while pending:
                 _done, pending = await asyncio.wait(pending, timeout=self.poll_s)
-                await asyncio.to_thread(self._beat, store, shard.run_id, progress, total)
+                await asyncio.to_thread(self._beat, store, shard.run_id, progress, total, meter)
         except asyncio.CancelledError:
             # Ctrl-C or SIGTERM: each task is interrupted as a local run is (it stores what it
             # received from its calls in flight), then the run is marked interrupted by agrade
@@ -400,17 +434,27 @@ class RayExecutor:
         note = getattr(completer, "note_outcome", None)
         if callable(note):
             note(out)
+        meter.finish(shard.units, out)
         if progress is not None:
             progress(sum(u.verdict is not None for u in shard.units), total)
         return out
 
     def _beat(
-        self, store: Store, run_id: str, progress: Callable[[int, int], None] | None, total: int
+        self,
+        store: Store,
+        run_id: str,
+        progress: Callable[[int, int], None] | None,
+        total: int,
+        meter: _RayMeter | None = None,
     ) -> None:
         from judgecal.errors import StoreError  # noqa: PLC0415
 
         with contextlib.suppress(StoreError):  # a failing store is the workers' to report
             store.heartbeat(run_id, [])
-        if progress is not None:
+        if progress is not None or (meter is not None and meter.meter is not None):
             with contextlib.suppress(Exception):
-                progress(min(total, _count_stored(store, run_id)), total)
+                stored = min(total, _count_stored(store, run_id))
+                if meter is not None:
+                    meter.stored(stored)
+                if progress is not None:
+                    progress(stored, total)

@@ -18,7 +18,7 @@ from judgecal.rubric import Rubric
 from judgecal.verdict import Verdict
 
 if TYPE_CHECKING:
-    from judgecal.judge import JudgeConfig
+    from judgecal.judge_types import JudgeConfig
 
 __all__ = ["Order", "Unit", "build_units", "seed_for", "verdict_from_call"]
 

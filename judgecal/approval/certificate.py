@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judgecal.approval.gate import Decision, Tier
+from judgecal.approval.decision import Decision, Tier
 
 if TYPE_CHECKING:
     from judgecal.rubric import Rubric

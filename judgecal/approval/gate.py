@@ -37,10 +37,9 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from judgecal.approval.decision import Decision, GateResult, Tier
 from judgecal.approval.policy import Policy
 from judgecal.calibrate.report import CalibrationReport
 from judgecal.gold import DEV_FRACTION
@@ -48,71 +47,6 @@ from judgecal.judge import JudgeConfig
 from judgecal.probes.base import ProbePlan, ProbeReport, ProbeResult, ProbeTest
 
 __all__ = ["Decision", "GateResult", "Tier", "decide"]
-
-Tier = Literal["approved", "approved_with_correction", "provisional", "inconclusive", "rejected"]
-Status = Literal["pass", "provisional", "inconclusive", "fail", "skipped"]
-
-
-class GateResult(BaseModel):
-    """One gate's outcome, with the figures behind it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    gate: str
-    """``data``, ``G0`` … ``G6``."""
-    name: str
-    """What the gate checks, in words."""
-    status: Status
-    """pass, provisional (G2), inconclusive, fail, or skipped (does not apply)."""
-    reason: str
-    """One sentence with the figures and thresholds."""
-    figures: dict[str, Any] = Field(default_factory=dict)
-    """The figures the gate read (points, bounds, n) and its thresholds."""
-    test_items_needed: int | None = None
-    """For an inconclusive gate: test-split items that would likely decide it (None: unknown)."""
-    meets_on_points: bool | None = None
-    """Whether the gate's point estimates meet the approval thresholds (None: nothing to assess —
-    the data gate, a skipped gate, a probe that made no call). The provisional tier needs no
-    ``False`` here."""
-
-
-class Decision(BaseModel):
-    """The gate's decision: a tier, every reason, and what would settle an inconclusive one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tier: Tier
-    """approved, approved_with_correction, provisional, inconclusive or rejected. Only the two
-    approved tiers are approvals: a provisional judge grades only where the caller opts in."""
-    reasons: list[str]
-    """Why: one line per gate that did not simply pass (all gates when approved)."""
-    gates: list[GateResult]
-    """Every gate in order."""
-    labels_needed: int | None = None
-    """Inconclusive or provisional: about how many more human-labelled gold items (dev and test
-    together, at the 70/30 split) would likely decide it — for a provisional judge, what approval
-    would take; None otherwise or when it cannot be estimated."""
-    obligations: list[str] = Field(default_factory=list)
-    """What an approval with correction obliges (publish corrected rates only, human audit)."""
-    established: list[str] = Field(default_factory=list)
-    """What the labels establish, one line per bound (every tier): e.g. ``"Cohen's κ ≥ 0.712 (95%
-    lower bound, n 38; approval needs ≥ 0.667)"``, ``"TNR ≥ 0.781 (…)"``, a probe's effect
-    ``"≤ 0.083 (95% upper bound …)"``. Lower bounds are rounded down, upper bounds up."""
-    labels_needed_per_class: dict[str, int] = Field(default_factory=dict)
-    """Provisional and inconclusive: about how many more human-labelled gold items of each human
-    majority class (pass/fail for binary rubrics; each label otherwise), dev and test together,
-    approval would likely take — from the current figures, the class shares unchanged and the
-    per-class minimum of binary rubrics met. Empty when it cannot be estimated."""
-
-    @property
-    def approved(self) -> bool:
-        """True for both approved tiers (never for ``provisional``)."""
-        return self.tier in ("approved", "approved_with_correction")
-
-    @property
-    def provisional(self) -> bool:
-        """The provisional tier: point estimates that meet the policy on too few labels."""
-        return self.tier == "provisional"
 
 
 def _est(obj: Any) -> dict[str, Any]:

@@ -20,21 +20,25 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from judgecal._plan import Ledger, RunPlan, finish_plan, preflight_stage
 from judgecal.approval.certificate import Certificate
 from judgecal.approval.gate import Decision, GateResult, decide
 from judgecal.approval.policy import Policy, load_policy
 from judgecal.budget import Budget
 from judgecal.calibrate.report import CalibrationReport
+from judgecal.gold import GoldSet
 from judgecal.judge import JudgeConfig, Limits
 from judgecal.llm import Completer, Completion
 from judgecal.preflight import PreflightResult
-from judgecal.probes.base import BATTERY_ALPHA, ProbeReport, settle
+from judgecal.probes.base import BATTERY_ALPHA, ProbeReport, plan_battery, settle
 from judgecal.rubric import Rubric
 
-__all__ = ["ValidationResult", "avalidate", "validate"]
+__all__ = ["ValidationResult", "aplan_validation", "avalidate", "plan_validation", "validate"]
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: ``grading``, then ``probe:<name>`` per probe."""
+_STAGE_LABELS = {"grading": "grading the test split", "probes": "deciding"}
+"""How a stage is named on the progress bar (``probe:<name>`` becomes ``probe <name>``)."""
 
 
 class ValidationResult(BaseModel):
@@ -161,14 +165,15 @@ async def avalidate(
     (:func:`judgecal.budget.require_known_price`, :class:`~judgecal.errors.ConfigError`).
     """
     from judgecal import __version__  # noqa: PLC0415
+    from judgecal._plan import plan_grade  # noqa: PLC0415
     from judgecal.calibrate.inputs import input_from_run  # noqa: PLC0415
     from judgecal.calibrate.report import build_report  # noqa: PLC0415
     from judgecal.gold import find_gold  # noqa: PLC0415
     from judgecal.judge import agrade, sim_items_from_gold  # noqa: PLC0415
     from judgecal.llm import open_completer  # noqa: PLC0415
-    from judgecal.plan import aplan_validation, plan_grade  # noqa: PLC0415
     from judgecal.preflight import apreflight_run  # noqa: PLC0415
     from judgecal.probes.base import _teach_sim, arun_probes, available_probes  # noqa: PLC0415
+    from judgecal.progress import current_meter  # noqa: PLC0415
     from judgecal.rubric import find_rubric  # noqa: PLC0415
     from judgecal.store import Store  # noqa: PLC0415
 
@@ -186,28 +191,42 @@ async def avalidate(
     budget = Budget.of(limits)
     max_cost = limits.max_cost if limits is not None else None
     needed = 0
+
+    async def plan_stages() -> Any:
+        """Every stage's units and calls (no preflight call)."""
+        return await aplan_validation(
+            rubric_,
+            judge_,
+            gold=gold_,
+            policy=policy_,
+            store=store,
+            judge_family=judge_family,
+            seed=seed,
+            fail_fast=fail_fast,
+            preflight=False,
+        )
+
     if preflight or max_cost is not None:
         # any call at all? the grading's own units first (cheap); the probes' only when it has none
         needed = plan_grade(rubric_, gold_, judge_, store=store, split="test", preflight=False).calls
         if needed == 0:
-            planned = await aplan_validation(
-                rubric_,
-                judge_,
-                gold=gold_,
-                policy=policy_,
-                store=store,
-                judge_family=judge_family,
-                seed=seed,
-                fail_fast=fail_fast,
-                preflight=False,
-            )
-            needed = planned.calls
+            needed = (await plan_stages()).calls
 
     async def check(inner: Completer) -> PreflightResult:
         """The preflight, and the refusal of a cost cap that cannot be held (before any call)."""
         return await apreflight_run(inner, needed, enabled=preflight, limits=limits)
 
+    meter = current_meter()
+    if meter is not None:  # one bar through every stage: the grading's units and every probe's
+        planned = await plan_stages()
+        every_stage = sum(s.units for s in planned.stages)
+        # with --fail-fast the probes may never run: the bar counts the grading until they start
+        grading_only = sum(s.units for s in planned.stages if not s.stage.startswith("probe:"))
+        meter.set_total(grading_only if fail_fast else every_stage)
+
     def report(stage: str, done: int, total: int) -> None:
+        if meter is not None:
+            meter.set_stage(_STAGE_LABELS.get(stage, stage.replace("probe:", "probe ")))
         if progress is not None:
             progress(stage, done, total)
 
@@ -254,6 +273,8 @@ async def avalidate(
                         not_run=why,
                     ),
                 )
+        if meter is not None and fail_fast:
+            meter.set_total(every_stage)
         results = []
         calls = 0
         for i, name in enumerate(names):
@@ -383,3 +404,59 @@ def validate(rubric: str | Rubric, judge: str | JudgeConfig, **options: Any) -> 
     import asyncio  # noqa: PLC0415
 
     return asyncio.run(avalidate(rubric, judge, **options))
+
+
+def plan_validation(rubric: str | Rubric, judge: str | JudgeConfig, **options: Any) -> RunPlan:
+    """Synchronous :func:`aplan_validation` (same arguments)."""
+    import asyncio  # noqa: PLC0415
+
+    return asyncio.run(aplan_validation(rubric, judge, **options))
+
+
+async def aplan_validation(
+    rubric: str | Rubric,
+    judge: str | JudgeConfig,
+    *,
+    gold: str | GoldSet | None = None,
+    policy: str | Path | Policy | None = None,
+    store: Any = None,
+    probes: list[str] | None = None,
+    judge_family: str | None = None,
+    seed: int = 0,
+    fail_fast: bool = False,
+    preflight: bool = True,
+) -> RunPlan:
+    """What :func:`judgecal.approval.validate` with these options would call and cost (no call):
+    the test split's grading, then each probe the policy gates (and resample consistency when
+    the judge takes no majority of k samples), one at a time."""
+    from judgecal.gold import find_gold  # noqa: PLC0415
+    from judgecal.rubric import find_rubric  # noqa: PLC0415
+
+    rubric_ = find_rubric(rubric) if isinstance(rubric, str) else rubric
+    judge_ = JudgeConfig(model=judge) if isinstance(judge, str) else judge
+    gold_ = (
+        gold if gold is not None and not isinstance(gold, str) else find_gold(gold or rubric_.name, rubric_)
+    )
+    policy_ = load_policy(policy)
+    if probes is not None:
+        policy_ = policy_.model_copy(deep=True)
+        policy_.probes.gated = list(probes)
+    names = _probe_names(policy_, judge_)
+    ledger = Ledger(store)
+    ledger.count("grading", rubric_, gold_.select("test"), judge_)
+    note = "only when the calibration gates do not already reject (--fail-fast)" if fail_fast else ""
+    notes = await plan_battery(
+        ledger,
+        rubric_,
+        gold_,
+        judge_,
+        names,
+        thresholds=_thresholds(policy_),
+        judge_family=judge_family,
+        seed=seed,
+        force=False,
+        note=note,
+    )
+    stages = list(ledger.stages.values())
+    first = preflight_stage(ledger, judge_.model, sum(s.calls for s in stages), preflight)
+    return finish_plan(ledger, "validate", rubric_, gold_, "test", [judge_.model], [first, *stages], notes)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import threading
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from judgecal.fmt import fmt_cost as fmt_cost
+from judgecal.fmt import fmt_ms as fmt_ms
+
+if TYPE_CHECKING:
+    from judgecal.progress import Meter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +36,8 @@ err = Console(stderr=True)
 
 
 def boundary(func: F) -> F:
-    """Turn judgecal errors into one red line and the right exit code (``--debug`` re-raises).
+    """Turn judgecal errors into one red line and the right exit code (``--debug`` prints the
+    traceback instead of the line, and exits with the same code).
     The line is redacted of keys (:mod:`judgecal.redact`), like the error's own message."""
 
     @functools.wraps(func)
@@ -40,8 +49,9 @@ def boundary(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except JudgecalError as exc:
-            if state.debug:
-                raise
+            if state.debug:  # the traceback, and still the error's exit code (not Python's 1)
+                traceback.print_exc()
+                raise typer.Exit(exc.exit_code) from None
             err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
@@ -84,26 +94,69 @@ def _stop_on_sigterm() -> Any:
 
 
 def progress_bar(width: int) -> Any:
-    """A transient progress bar on stderr: the task's description (padded to ``width``), the bar,
-    done/total and the time elapsed."""
+    """A transient rich progress bar on stderr for a :class:`~judgecal.progress.Meter`: the stage
+    (padded to ``width``), the bar, done/total, units a second, the ETA, the time elapsed, calls
+    made, cost so far, invalid answers and failed calls. :func:`show_progress` keeps it current."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
         TextColumn(f"{{task.description:<{width}}}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("ETA {task.fields[eta]}"),
         TimeElapsedColumn(),
+        TextColumn("calls {task.fields[calls]}"),
+        TextColumn("{task.fields[cost]}"),
+        TextColumn("invalid {task.fields[invalid]}"),
+        TextColumn("failed {task.fields[failed]}"),
         console=err,
         transient=True,
     )
 
 
-def fmt_cost(cost: float | None) -> str:
-    return "unknown (model price not in litellm's cost map)" if cost is None else f"${cost:.4f}"
+PLAIN_INTERVAL_S = 10.0
+"""Seconds between two plain progress lines (when stderr is not a terminal), at the latest."""
 
 
-def fmt_ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} ms"
+@contextlib.contextmanager
+def show_progress(stage: str, *, quiet: bool = False, width: int = 24) -> Iterator[Meter]:
+    """Make a :class:`~judgecal.progress.Meter` current for the block and show it on stderr:
+    the rich bar on a terminal, else one plain line every :data:`PLAIN_INTERVAL_S` seconds or
+    each 10% step, and a final line (a CI log). ``quiet``: count, show nothing."""
+    import sys
+
+    from judgecal.progress import Meter, PlainReporter, fmt_duration, fmt_rate, use_meter
+
+    meter = Meter(stage)
+    if quiet:
+        with use_meter(meter):
+            yield meter
+    elif err.is_terminal:
+        with progress_bar(width) as bar:
+            task = bar.add_task(stage, total=None, rate="", eta="-", calls=0, cost="$0", invalid=0, failed=0)
+
+            def refresh() -> None:
+                snap = meter.snapshot()
+                bar.update(
+                    task,
+                    description=snap.stage[:width],
+                    completed=snap.done,
+                    total=snap.total,
+                    rate=fmt_rate(snap.rate),
+                    eta="-" if snap.eta is None else fmt_duration(snap.eta),
+                    calls=snap.calls,
+                    cost=f"${snap.cost:.4f}" + ("" if snap.cost_known else "+"),
+                    invalid=snap.invalid,
+                    failed=snap.failed,
+                )
+
+            meter.on_change(refresh)
+            with use_meter(meter):
+                yield meter
+    else:
+        with PlainReporter(meter, sys.stderr, interval=PLAIN_INTERVAL_S), use_meter(meter):
+            yield meter
 
 
 class SplitName(str, Enum):  # noqa: UP042 - typer needs a str Enum

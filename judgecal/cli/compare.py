@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from judgecal.cli._common import SplitName, boundary, fmt_ms, out, progress_bar
+from judgecal.cli._common import SplitName, boundary, fmt_ms, out, show_progress
 from judgecal.cli._judging import (
     AggName,
     OrdersName,
@@ -160,17 +160,15 @@ def compare_command(
         "api_base": api_base or cfg.api_base,
         "api_key": key,
     }
-    if quiet or as_json:
-        result = compare_judges(rubric, gold, configs, **options)
-    else:
-        with progress_bar(32) as bar:
-            task = bar.add_task("grading", total=None)
+    with show_progress("grading", quiet=quiet or as_json, width=32) as meter:
 
-            def progress(stage: str, done: int, total: int) -> None:
-                label = f"grading {stage[8:]}" if stage.startswith("grading:") else stage
-                bar.update(task, description=label[:32], completed=done, total=total)
+        def progress(stage: str, _done: int, total: int) -> None:
+            if stage.startswith("grading:"):  # one stage per judge: their units add up
+                meter.set_stage(f"grading {stage[8:]}", total)
+            else:
+                meter.set_stage(stage)
 
-            result = compare_judges(rubric, gold, configs, progress=progress, **options)
+        result = compare_judges(rubric, gold, configs, progress=progress, **options)
     data = result.model_dump(mode="json")
     if out_file is not None:
         _write_json(out_file, data)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from judgecal.cli._common import SplitName, boundary, fmt_cost, fmt_ms, out, progress_bar
+from judgecal.cli._common import SplitName, boundary, fmt_cost, fmt_ms, out, show_progress
 from judgecal.cli._judging import (
     AggName,
     ExecutorName,
@@ -158,17 +158,8 @@ def grade_command(
         preflight=preflight,
     )
     try:
-        with use_executor(spread):
-            if quiet or as_json:
-                result = run()
-            else:
-                with progress_bar(7) as bar:
-                    task = bar.add_task("grading", total=None)
-
-                    def progress(done: int, total: int) -> None:
-                        bar.update(task, completed=done, total=total)
-
-                    result = run(progress=progress)
+        with use_executor(spread), show_progress("grading", quiet=quiet or as_json, width=7) as meter:
+            result = run(progress=lambda _done, total: meter.set_stage("grading", total))
     finally:
         if spread is not None:
             spread.close()

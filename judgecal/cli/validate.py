@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from judgecal.cli._common import boundary, fmt_cost, fmt_ms, out, progress_bar
+from judgecal.cli._common import boundary, fmt_cost, fmt_ms, out, show_progress
 from judgecal.cli._judging import (
     AggName,
     ExecutorName,
@@ -194,24 +194,8 @@ def validate_command(
         sim_items=sim_items,
     )
     try:
-        with use_executor(spread):
-            if quiet or as_json:
-                result = validate(rubric, judge_cfg, **options)
-            else:
-                with progress_bar(28) as bar:
-                    task = bar.add_task("grading the test split", total=None)
-
-                    def progress(stage: str, done: int, total: int) -> None:
-                        if stage == "grading":
-                            bar.update(
-                                task, description="grading the test split", completed=done, total=total
-                            )
-                        elif stage.startswith("probe:"):
-                            bar.update(task, description=f"probe {stage[6:]}", completed=done, total=total)
-                        else:
-                            bar.update(task, description="deciding", completed=done, total=total)
-
-                    result = validate(rubric, judge_cfg, progress=progress, **options)
+        with use_executor(spread), show_progress("grading the test split", quiet=quiet or as_json, width=28):
+            result = validate(rubric, judge_cfg, **options)
     finally:
         if spread is not None:
             spread.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -13,6 +14,7 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judgecal._plan import Ledger, RunPlan, finish_plan, preflight_stage
 from judgecal.budget import Budget
 from judgecal.calibrate.intervals import Estimate
 from judgecal.errors import JudgecalError, NotFoundError
@@ -33,6 +35,8 @@ __all__ = [
     "ProbeTest",
     "available_probes",
     "infer_family",
+    "plan_battery",
+    "plan_probe",
     "plan_probes",
     "run_probes",
     "settle",
@@ -725,12 +729,94 @@ def run_probes(
         return asyncio.run(checked())
 
 
+async def plan_battery(
+    ledger: Ledger,
+    rubric: Rubric,
+    gold: GoldSet,
+    judge: JudgeConfig,
+    names: Sequence[str] | None,
+    *,
+    thresholds: dict[str, dict[str, float]] | None,
+    judge_family: str | None,
+    seed: int,
+    force: bool,
+    split: Literal["dev", "test", "all"] = "test",
+    note: str = "",
+) -> list[str]:
+    """Count each probe's batches into ``ledger`` (one probe at a time, as a validation runs
+    them), by running it with :meth:`judgecal._plan.Ledger.batch` as its grader: no call is made.
+    Returns the notes of any probe that could not be followed to the end."""
+    notes: list[str] = []
+    if names is not None and not names:
+        return notes  # no probe asked for (``available_probes`` would read that as all of them)
+    for name in available_probes(names):
+        s = ledger.stage(f"probe:{name}", judge.model, note)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # statistics over no verdict warn; nothing is decided
+                report = await arun_probes(
+                    rubric,
+                    gold,
+                    judge,
+                    None,
+                    store=ledger.store,
+                    names=[name],
+                    split=split,
+                    thresholds=thresholds,
+                    judge_family=judge_family,
+                    seed=seed,
+                    n_resamples=200,
+                    force=force,
+                    grade_batch=ledger.batch,
+                )
+        except Exception as exc:  # noqa: BLE001 - a probe that cannot be followed is noted, not fatal
+            notes.append(f"probe {name}: counted up to where it stopped without answers ({exc})")
+            continue
+        r = report.results[0]
+        if r.outcome in ("not_applicable", "underpowered"):
+            s.note = f"{r.word}: no call" + (f" ({r.reason})" if r.outcome == "not_applicable" else "")
+    return notes
+
+
+def plan_probe(
+    rubric: Rubric,
+    gold: GoldSet,
+    judge: JudgeConfig,
+    *,
+    store: Any = None,
+    names: Sequence[str] | None = None,
+    split: Literal["dev", "test", "all"] = "test",
+    thresholds: dict[str, dict[str, float]] | None = None,
+    judge_family: str | None = None,
+    seed: int = 0,
+    force: bool = False,
+    preflight: bool = True,
+) -> RunPlan:
+    """What :func:`judgecal.probes.run_probes` with these options would call and cost (no call)."""
+    ledger = Ledger(store)
+    notes = asyncio.run(
+        plan_battery(
+            ledger,
+            rubric,
+            gold,
+            judge,
+            names,
+            thresholds=thresholds,
+            judge_family=judge_family,
+            seed=seed,
+            force=force,
+            split=split,
+        )
+    )
+    probes = list(ledger.stages.values())
+    stages = [preflight_stage(ledger, judge.model, sum(s.calls for s in probes), preflight), *probes]
+    return finish_plan(ledger, "probe", rubric, gold, split, [judge.model], stages, notes)
+
+
 def _calls_needed(
     rubric: Rubric, gold: GoldSet, judge: JudgeConfig, store: Any, options: dict[str, Any]
 ) -> int:
     """New provider calls the battery :func:`run_probes` is asked for would make (no call)."""
-    from judgecal.plan import plan_probe  # noqa: PLC0415
-
     keys = ("names", "split", "thresholds", "judge_family", "seed", "force")
     return plan_probe(
         rubric, gold, judge, store=store, preflight=False, **{k: options[k] for k in keys if k in options}

@@ -8,6 +8,7 @@ Alembic migrations shipped in ``judgecal/store/migrations``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +16,8 @@ from sqlalchemy import Engine, create_engine, delete, event, func, insert, updat
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from judgecal.errors import NotFoundError, StoreError
-from judgecal.store import _migrate
+from judgecal.errors import StoreError
+from judgecal.store import _migrate, ids
 from judgecal.store.tables import (
     ApprovalRow,
     CallRow,
@@ -131,14 +132,15 @@ class Store(WorkMixin):
         self.update_run(run_id, status=status, finished_at=datetime.now(UTC), **values)
 
     def _by_prefix(self, table: Any, ident: str, noun: str, lister: str) -> Any:
-        """The one row of ``table`` whose id starts with ``ident`` (detached from its session)."""
-        with Session(self.engine) as session:
-            rows = session.exec(select(table).where(table.id.startswith(ident)).limit(2)).all()
-            if len(rows) != 1 or not ident:
-                what = "is ambiguous" if len(rows) > 1 else f"matches no {noun}"
-                raise NotFoundError(f"{noun} id {ident!r} {what}; `{lister}` shows them")
-            session.expunge(rows[0])
-            return rows[0]
+        """The row of ``table`` with id ``ident``, else with a unique id prefix ``ident``
+        (:func:`judgecal.store.ids.resolve`)."""
+        return ids.resolve(self.engine, table, ident, noun=noun, lister=lister)
+
+    def short_ids(self, listed: Iterable[str], *tables: Any) -> dict[str, str]:
+        """What a listing prints for each id of ``listed``: its shortest prefix (at least
+        :data:`~judgecal.store.ids.MIN_PREFIX` characters) unique among every id of ``tables``."""
+        among = [i for table in tables for i in ids.all_ids(self.engine, table)]
+        return ids.short_ids(listed, among=among)
 
     def get_run(self, run_id: str) -> RunRow:
         """A run by id or unique id prefix."""
@@ -217,7 +219,7 @@ class Store(WorkMixin):
         return cert.model_copy(update={"revoked_at": row.revoked_at, "revoked_reason": row.revoked_reason})
 
     def save_comparison(self, comparison: Any) -> None:
-        """Store a :class:`judgecal.compare.Comparison`."""
+        """Store a :class:`judgecal.comparison.Comparison`."""
         row = ComparisonRow(
             id=comparison.id,
             created_at=comparison.created_at,
@@ -232,14 +234,14 @@ class Store(WorkMixin):
 
     def get_comparison(self, comparison_id: str) -> Any:
         """A stored comparison by id or unique id prefix."""
-        from judgecal.compare import Comparison  # noqa: PLC0415
+        from judgecal.comparison import Comparison  # noqa: PLC0415
 
         row = self._by_prefix(ComparisonRow, comparison_id, "comparison", "judgecal report --list")
         return Comparison.model_validate_json(row.record_json)
 
     def list_comparisons(self, *, rubric: str | None = None, limit: int = 50) -> list[Any]:
         """Stored comparisons, newest first."""
-        from judgecal.compare import Comparison  # noqa: PLC0415
+        from judgecal.comparison import Comparison  # noqa: PLC0415
 
         stmt = select(ComparisonRow).order_by(ComparisonRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
         if rubric:
