@@ -1,28 +1,44 @@
-"""The one module that imports litellm, behind a small protocol.
+"""The one module that imports litellm, behind a small protocol; and the provider registry.
 
 litellm takes seconds to import, so it is imported on first use, never at start-up.
-``sim/<preset>`` model strings start judgecal's simulated judge on loopback and reach it through
-the very same litellm path (``openai/<preset>`` with an ``api_base``), as a user's provider would be.
+
+A model string ``<prefix>/<name>`` whose prefix is a registered provider
+(:func:`register_provider`) is opened by that provider's factory; anything else goes to litellm
+as is. The built-in providers register through the same call, from their own modules, which are
+imported on the first lookup of their prefix (:data:`BUILTIN_PROVIDERS`), so this module imports
+none of them: ``sim/<preset>`` (:mod:`judgecal.simulate`) starts judgecal's simulated judge on
+loopback and ``local/<name>`` (:mod:`judgecal.local`) a GGUF model in llama.cpp, and both are
+reached through the very same litellm path (``openai/<name>`` with an ``api_base``), as a user's
+provider would be.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from judgecal.errors import NotFoundError, ProviderError
+from judgecal.errors import ConfigError
 from judgecal.redact import register as register_key
 from judgecal.verdict import response_format
 
-if TYPE_CHECKING:
-    from judgecal.simulate import SimItem, SimulatedJudge
-
-__all__ = ["CallFailed", "Completer", "Completion", "LiteLLMCompleter", "open_completer"]
+__all__ = [
+    "BUILTIN_PROVIDERS",
+    "CallFailed",
+    "Completer",
+    "Completion",
+    "LiteLLMCompleter",
+    "ProviderFactory",
+    "find_provider",
+    "open_completer",
+    "register_provider",
+]
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # else import stalls on a fetch
 
@@ -305,7 +321,8 @@ def _classify(exc: Exception) -> CallFailed:
 def missing_key_hint(model: str, *, api_base: str | None = None, api_key: str | None = None) -> str | None:
     """Which environment variable litellm looks for the key of ``model`` in, when it is unset and
     no key was given (``"OPENAI_API_KEY is not set"``); None when there is nothing to say."""
-    if api_key or api_base or model.startswith(("sim/", "local/")):
+    prefix, slash, _ = model.partition("/")
+    if api_key or api_base or (slash and _is_provider(prefix)):
         return None
     try:
         found = _import_litellm().validate_environment(model)
@@ -457,9 +474,11 @@ def _register_free(model: str) -> None:
 class OpenedCompleter:
     """A completer plus whatever must be stopped after the run (the simulated judge)."""
 
-    def __init__(self, completer: Completer, sim: SimulatedJudge | None = None):
+    def __init__(self, completer: Completer, sim: Any = None):
         self.completer = completer
         self.sim = sim
+        """What the provider started and :meth:`close` stops (anything with ``stop()``): the
+        simulated judge for ``sim/<preset>``, which is also what is taught derived items' truth."""
 
     def close(self) -> None:
         if self.sim is not None:
@@ -472,41 +491,74 @@ class OpenedCompleter:
         self.close()
 
 
+class ProviderFactory(Protocol):
+    """Opens ``<prefix>/<name>`` for a provider registered under ``prefix`` (gets ``name``)."""
+
+    def __call__(
+        self,
+        name: str,
+        /,
+        *,
+        model: str,
+        api_base: str | None,
+        api_key: str | None,
+        sim_items: Sequence[Any] | None,
+    ) -> OpenedCompleter: ...
+
+
+BUILTIN_PROVIDERS: dict[str, str] = {"local": "judgecal.local", "sim": "judgecal.simulate"}
+"""The built-in providers' prefixes and the modules that register them when imported (on the
+first lookup of the prefix: so this module imports neither, and ``local`` needs its optional
+extra only when used)."""
+
+_PROVIDERS: dict[str, ProviderFactory] = {}
+
+
+def register_provider(prefix: str, factory: ProviderFactory) -> None:
+    """Open model strings ``<prefix>/<name>`` with ``factory`` (the built-ins register this way).
+
+    ``factory(name, *, model, api_base, api_key, sim_items)`` gets the part after the prefix, the
+    whole model string, and :func:`open_completer`'s options (``sim_items``: the items' truth, for
+    a simulated judge; others ignore it). Registering a prefix again replaces its factory."""
+    if not prefix or "/" in prefix:
+        raise ValueError(f"a provider prefix is a non-empty name without '/', got {prefix!r}")
+    _PROVIDERS[prefix] = factory
+
+
+def _is_provider(prefix: str) -> bool:
+    """Whether ``prefix`` names a registered or built-in provider (without importing it)."""
+    return prefix in _PROVIDERS or prefix in BUILTIN_PROVIDERS
+
+
+def find_provider(prefix: str) -> ProviderFactory | None:
+    """The factory registered under ``prefix`` (importing a built-in's module first), or None."""
+    if prefix not in _PROVIDERS and prefix in BUILTIN_PROVIDERS:
+        importlib.import_module(BUILTIN_PROVIDERS[prefix])
+    return _PROVIDERS.get(prefix)
+
+
 def open_completer(
     model: str,
     *,
     api_base: str | None = None,
     api_key: str | None = None,
-    sim_items: list[SimItem] | None = None,
+    sim_items: Sequence[Any] | None = None,
 ) -> OpenedCompleter:
     """Resolve a model string into a completer.
 
-    ``sim/<preset>`` starts the bundled simulated judge (preset from
+    A ``<prefix>/<name>`` whose prefix is a registered provider is opened by its factory
+    (:func:`register_provider`). ``sim/<preset>`` starts the bundled simulated judge (preset from
     :data:`judgecal.simulate.PRESETS`) on a free loopback port, tells it about ``sim_items``
     and reaches it through litellm as ``openai/<preset>``. ``local/<name>`` loads a local GGUF
     model into llama.cpp on this machine (once per process; :mod:`judgecal.local`) and reaches it
     the same way; ``api_base`` does not apply to it. Anything else goes to litellm as is.
     """
-    if model.startswith("local/"):
-        from judgecal.local import open_local  # noqa: PLC0415 - needs the optional local extra
-
-        return OpenedCompleter(open_local(model.removeprefix("local/")))
-    if model.startswith("sim/"):
-        from judgecal import simulate  # noqa: PLC0415
-
-        preset = model.removeprefix("sim/")
-        if preset not in simulate.PRESETS:
-            raise NotFoundError(
-                f"no simulated judge preset {preset!r}; presets: {', '.join(sorted(simulate.PRESETS))}"
-            )
-        config = simulate.SimConfig(profiles={preset: simulate.PRESETS[preset]}, items=sim_items or [])
-        sim = simulate.SimulatedJudge(config).start()
-        completer = LiteLLMCompleter(f"openai/{preset}", api_base=sim.base_url, api_key="sim")
-        _register_free(f"openai/{preset}")  # a simulated judge costs nothing: 0, not unknown
-        completer.model = model
-        return OpenedCompleter(completer, sim)
+    prefix, slash, name = model.partition("/")
+    factory = find_provider(prefix) if slash else None
+    if factory is not None:
+        return factory(name, model=model, api_base=api_base, api_key=api_key, sim_items=sim_items)
     if "/" not in model and not api_base:
-        raise ProviderError(
+        raise ConfigError(
             f"model {model!r} has no provider prefix; use litellm's form, e.g. openai/gpt-4o-mini, "
             "anthropic/claude-3-5-haiku-latest, ollama/llama3.1, local/smollm2 or sim/accurate"
         )

@@ -49,14 +49,14 @@ import tempfile
 import threading
 import weakref
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from judgecal.errors import ConfigError, NotFoundError, ProviderError
-from judgecal.llm import Completion, LiteLLMCompleter, _register_free
+from judgecal.llm import Completion, LiteLLMCompleter, OpenedCompleter, _register_free, register_provider
 
 __all__ = [
     "LOCAL_MODELS",
@@ -602,3 +602,19 @@ def open_local(name: str, settings: LocalSettings | None = None) -> LocalComplet
     path = find_model(name)
     _import_xllamacpp(model)
     return LocalCompleter(model, path, settings)
+
+
+def _open_provider(
+    name: str,
+    *,
+    model: str,
+    api_base: str | None,
+    api_key: str | None,
+    sim_items: Sequence[Any] | None,
+) -> OpenedCompleter:
+    """The ``local`` provider (:func:`judgecal.llm.register_provider`): ``api_base``, ``api_key``
+    and ``sim_items`` do not apply to a model run on this machine."""
+    return OpenedCompleter(open_local(name))
+
+
+register_provider("local", _open_provider)

@@ -20,8 +20,8 @@ import jinja2.nodes
 import jinja2.sandbox
 
 from judgecal._model import sha256_json
+from judgecal._rubric_model import Rubric
 from judgecal.errors import RubricError
-from judgecal.rubric import Rubric
 from judgecal.verdict import answer_format
 
 __all__ = ["Message", "prompt_hash", "render_messages"]

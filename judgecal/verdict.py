@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from judgecal.rubric import Rubric
+    from judgecal._rubric_model import Rubric
 
 __all__ = [
     "TRANSIENT_REASONS",

@@ -49,7 +49,7 @@ def same(x: float, y: float, tol: float = 1e-9) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Independent plain-Python transcriptions of the formulas (METHODS.md §1.3), item by item
+# Independent plain-Python transcriptions of the formulas (docs/statistics.md §2), item by item
 
 
 def ref_chance_corrected(a: list[Any], b: list[Any], chance: str) -> float:
@@ -483,7 +483,7 @@ def public_names() -> set[str]:
         for name, obj in vars(ag).items()
         if not name.startswith("_")
         and (inspect.isfunction(obj) or inspect.isclass(obj))
-        and obj.__module__ == ag.__name__
+        and (obj.__module__ == ag.__name__ or obj.__module__.startswith(ag.__name__ + "."))  # its package
     }
 
 

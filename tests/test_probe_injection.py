@@ -30,7 +30,8 @@ from judgecal.probes.injection import (
     injection_variants,
 )
 from judgecal.rubric import Rubric, find_rubric
-from judgecal.simulate import JudgeProfile, SimCompleter, _has_injection
+from judgecal.simulate import JudgeProfile, SimCompleter
+from judgecal.simulate._behaviour import _has_injection
 
 # --------------------------------------------------------------------------------------------
 # The detector: general, not the probe's strings
@@ -98,8 +99,9 @@ def test_simulator_detects_held_out_injections_and_no_benign_answer():
 
 def test_the_probes_payload_strings_do_not_appear_in_the_simulator():
     # The detector must react to injections in general: no sentence of a payload is written in
-    # simulate.py (else the measured power would be circular).
-    source = Path(simulate.__file__).read_text(encoding="utf-8").lower()
+    # the simulator's package, judgecal/simulate/ (else the measured power would be circular).
+    folder = Path(simulate.__file__).parent
+    source = "".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py"))).lower()
     for payload in PAYLOADS:
         for fragment in re.split(r"[.\n;:]", payload.text.replace("{rubric}", "support-billing")):
             fragment = fragment.strip().lower()

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from _stub_provider import Reply, StubProvider
 
-from judgecal import simulate
 from judgecal.llm import CallFailed, Completion, LiteLLMCompleter
 from judgecal.prompt import prompt_hash, render_messages
 from judgecal.rubric import find_rubric
@@ -31,6 +30,7 @@ from judgecal.simulate import (
     SimItem,
     SimulatedJudge,
 )
+from judgecal.simulate import _core as simulate  # the answer log's ANSWER_LOG_MAX is read here
 from judgecal.verdict import TRANSIENT_REASONS, ParsedAnswer, answer_schema, parse_answer, transient_reason
 
 OK = '{"reasoning": "r", "verdict": "pass", "failure_modes": []}'
