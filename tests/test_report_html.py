@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from judgecal.calibrate.report import CalibrationInput, ItemRecord, build_report
 from judgecal.cli import app
-from judgecal.cli.calibrate import _fmt
+from judgecal.fmt import fmt_estimate as _fmt
 from judgecal.report import Report, render, write
 from judgecal.report.html import SECTIONS
 from judgecal.report.markdown import MAX_CHARS
@@ -330,7 +330,7 @@ def test_a_stored_comparison_is_listed_and_reported_later(tmp_path):
     assert f"comparison {stored.id[:12]} stored" in cmp.stdout
     assert store.get_comparison(stored.id[:8]) == stored
     listed = runner.invoke(app, ["report", "--list"])
-    assert listed.exit_code == 0 and stored.id[:12] in listed.stdout and "comparison" in listed.stdout
+    assert listed.exit_code == 0 and stored.id[:8] in listed.stdout and "comparison" in listed.stdout
     assert "grading run" in listed.stdout  # each judge's grading run
     html = tmp_path / "later.html"
     again = runner.invoke(app, ["report", stored.id[:12], "--out", str(html)])
@@ -376,3 +376,60 @@ def test_report_of_a_probe_run_is_a_usage_error():
     runs = json.loads(runner.invoke(app, ["runs", "list", "--kind", "probe", "--json"]).stdout)
     result = runner.invoke(app, ["report", runs[0]["id"]])
     assert result.exit_code == 2 and "is a probe run" in result.stderr
+
+
+def test_the_item_browser_lists_every_item_with_a_permalink(report):
+    view = report.judges[0]
+    html = render(report, "html")
+    section = re.search(r'<section id="items".*?</section>', html).group(0)
+    rows = re.findall(
+        r'<tr id="item-([^"]+)" data-slice="[^"]*" data-human="([^"]*)" data-agree="([^"]*)"', section
+    )
+    assert rows == [(r.item_id, r.human, "agrees" if r.agrees else "disagrees") for r in view.items]
+    block = view.calibration.agreement["invalid_as_disagreement"]
+    assert len(view.items) == block.n and sum(not r.agrees for r in view.items) == len(view.disagreements)
+    for r in view.items[:5]:
+        assert f'<a href="#item-{r.item_id}">' in section
+    # without the script the controls stay hidden and every row is shown
+    assert (
+        '<div id="item-filters" class="filters" hidden>' in section
+        and " hidden>" not in section.split("<tbody>")[1]
+    )
+
+
+def test_no_python_repr_and_badges_mean_agreement(report):
+    import judgecal.report.html as h
+
+    for kind_report in (report,):
+        page = render(kind_report, "html") + render(kind_report, "md")
+        text = _text(page)
+        assert "None" not in text and "{'" not in text and "['" not in text.replace("['judge", "")
+    html = render(report, "html")
+    agree, disagree = h.AGREE_COLOR["agree"], h.AGREE_COLOR["disagree"]
+    badges = re.findall(
+        r'<span class="badge verdict (\w+)" style="background:([^"]+)"[^>]*>([^<]+)</span>', html
+    )
+    assert {(k, c) for k, c, _ in badges} <= {
+        ("agree", agree),
+        ("disagree", disagree),
+        ("neutral", h.AGREE_COLOR["neutral"]),
+    }
+    # the same verdict word gets either colour: the colour says agreement, not pass or fail
+    assert {c for k, c, w in badges if w == "pass" and k != "neutral"} == {agree, disagree}
+
+
+def test_plot_widths_fit_their_text():
+    from judgecal.report import svg
+
+    long = "a very long slice name that would be clipped at a fixed width"
+    out = svg.forest([svg.Row(long, 0.5, 0.4, 0.6, note="n 51 · worse (Holm p 0.001)")], title="t")
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', out).group(1))
+    assert width >= svg.text_width(long) + 360 + svg.text_width("n 51 · worse (Holm p 0.001)", 11)
+    title = "sim/unit: humans (rows) × judge (columns), n 51"
+    heat = svg.heatmap([[3, 1], [0, 4]], ["pass", "fail"], ["pass", "fail", "invalid"], title=title)
+    assert float(re.search(r'viewBox="0 0 ([\d.]+) ', heat).group(1)) >= svg.text_width(title, 14)
+    # margin labels that would overlap are stacked, not drawn on top of each other
+    marks = [svg.Mark(-0.01, "−0.01"), svg.Mark(0.0, "0"), svg.Mark(0.01, "+0.01")]
+    out = svg.forest([svg.Row("b − a", -0.6, -0.9, -0.3)], title="t", marks=marks)
+    ys = {m.label: re.search(rf'y="([\d.]+)"[^>]*>{re.escape(m.label)}</text>', out).group(1) for m in marks}
+    assert len(set(ys.values())) > 1

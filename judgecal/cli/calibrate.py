@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ import typer
 
 from judgecal.cli._common import SplitName, boundary, out
 from judgecal.cli._judging import html_option, markdown_option, report_json_option
+from judgecal.fmt import fmt_estimate as _fmt
+from judgecal.fmt import fmt_number as _num
 
 
 class OrderName(str, Enum):
@@ -138,6 +139,7 @@ def calibrate_command(
                 raise NotFoundError("no runs yet: `judgecal grade <rubric> --judge <model>` makes one")
             run_id = runs[0].id
         inp = inputs.input_from_run(store, run_id)
+    _require_split_items(inp, split.value)
     eps = epsilon if epsilon is not None else EPSILON_BY_ANNOTATOR_TYPE[annotators.value]
     report = build_report(
         inp,
@@ -168,22 +170,28 @@ def calibrate_command(
     )
 
 
-def _fmt(est: Any, pct: bool = False) -> str:
-    if est is None:
-        return "-"
-    value, lo, hi = (
-        (est.value, est.lo, est.hi) if hasattr(est, "value") else (est["value"], est["lo"], est["hi"])
+def _require_split_items(inp: Any, split: str) -> None:
+    """A split with no items gives no figure at all: say so (exit 2) instead of a table of
+    undefined values."""
+    from collections import Counter
+
+    from judgecal.errors import InputError
+
+    have = Counter(it.split for it in inp.items)
+    if split == "all" and inp.items or have[split]:
+        return
+    what = ", ".join(f"{n} {name}" for name, n in sorted(have.items())) or "none"
+    other = next((name for name in ("test", "dev") if have[name]), None)
+    raise InputError(
+        f"no {split}-split items to calibrate on in {inp.source or 'this input'} (items by split: {what})"
+        + (f"; use --split {other} or --split all" if other else "")
+        + (
+            "; grade that split with `judgecal grade <rubric> --split " + split + "`"
+            if split != "all"
+            else ""
+        ),
+        field="--split",
     )
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "undefined"
-    f = (lambda x: f"{100 * x:.1f}%") if pct else (lambda x: f"{x:.3f}")
-    if lo is None or hi is None:
-        return f(value)
-    return f"{f(value)} [{f(lo)}, {f(hi)}]"
-
-
-def _num(value: float | None) -> str:
-    return "undefined" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def render(report: Any) -> None:  # noqa: C901 - one linear rendering

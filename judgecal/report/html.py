@@ -1,6 +1,7 @@
 """The HTML report: one self-contained file (inline CSS, inline SVG plots, a small inline script)
-that opens offline. Without JavaScript every section and every disagreement row is shown; the
-script only adds the filters of the disagreement browser.
+that opens offline. Without JavaScript every section, every disagreement and every item is shown;
+the script only adds the controls: the filters of both tables, and the item browser's sorting,
+permalinks (``#item-<id>``) and CSV/JSONL export of the rows shown (a Blob download, no request).
 
 Every figure is formatted from the report object (:mod:`judgecal.report.model`); nothing is
 computed here except the layout of the plots.
@@ -12,10 +13,11 @@ import math
 from html import escape
 from typing import Any
 
+import judgecal.report.svg as svg
 from judgecal.calibrate.report import CalibrationReport
-from judgecal.cli._common import fmt_cost, fmt_ms
-from judgecal.cli.calibrate import _fmt, _num
-from judgecal.report import svg
+from judgecal.fmt import fmt_cost, fmt_ms, fmt_value
+from judgecal.fmt import fmt_estimate as _fmt
+from judgecal.fmt import fmt_number as _num
 from judgecal.report.model import JudgeView, Report
 
 __all__ = ["SECTIONS", "agreement_rows", "render_html"]
@@ -28,10 +30,15 @@ SECTIONS = {
     "probes": "Bias probes",
     "slices": "Agreement by slice",
     "disagreements": "Disagreements",
+    "items": "Item browser",
     "reproducibility": "Reproducibility record",
     "notes": "Notes",
 }
 """Section ids and headings, in page order (every report has all of them)."""
+
+AGREE_COLOR = {"agree": "#2e7d32", "disagree": "#c62828", "neutral": "#546e7a"}
+"""A verdict's badge says whether it is the human majority (one colour) or not (another); a human
+label's badge is neutral. ``pass``/``fail`` never choose a colour."""
 
 STATUS_COLOR = {
     "pass": svg.COLORS["pass"],
@@ -52,13 +59,18 @@ _CSS = """
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 color:var(--ink);background:var(--bg)}
-header{background:#263238;color:#fff;padding:20px 32px}
+header{background:#263238;color:#fff;padding:20px 32px;overflow-wrap:anywhere}
 header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#b0bec5;font-size:13px}
 nav{display:flex;flex-wrap:wrap;gap:6px 16px;margin-top:12px;font-size:13px}
 nav a{color:#e0f2f1}
 main{max-width:1280px;margin:0 auto;padding:8px 32px 48px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:18px 0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:18px 0;
+min-width:0}
+section>p,section>ul,.card>p{overflow-wrap:anywhere}
+.scroll{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch}
+.plot{max-width:100%;overflow-x:auto;margin:6px 0}
+.plot svg{display:block;height:auto}
 h2{margin:0 0 10px;font-size:18px}
 h3{margin:14px 0 6px;font-size:15px}
 table{border-collapse:collapse;margin:8px 0;font-size:13.5px}
@@ -67,54 +79,115 @@ th{background:#f5f7f8;font-weight:600}
 tbody tr:nth-child(even){background:#fbfcfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code{font-size:12px;word-break:break-all}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px}
-.card{border:1px solid #eceff1;border-radius:6px;padding:10px 12px;overflow-x:auto}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));gap:16px}
+.card{border:1px solid #eceff1;border-radius:6px;padding:10px 12px;min-width:0}
+.badge{display:inline-block;white-space:nowrap;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;
+font-weight:600}
 .tier{font-size:20px;padding:4px 14px;border-radius:14px}
 .muted{color:var(--muted)}
 .note{color:var(--muted);font-size:13px}
 .unavailable{padding:10px 14px;border-left:4px solid #b0bec5;background:#f5f7f8}
 ul.reasons li{margin:4px 0}
-#filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:8px 0;font-size:13px}
-#filters select,#filters input{font:inherit;padding:2px 4px}
-.reason{max-width:460px}
+.filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:8px 0;font-size:13px}
+.filters select,.filters input,.filters button{font:inherit;padding:2px 4px;max-width:100%}
+.reason{max-width:460px;min-width:200px}
+td.long{min-width:220px;max-width:460px}
 details summary{cursor:pointer;color:var(--muted);font-size:12px}
 details pre{white-space:pre-wrap;font-size:12px;max-width:520px;margin:4px 0}
-@media print{nav,#filters{display:none}section{break-inside:avoid}}
+th button.sort{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:inherit}
+th[aria-sort=ascending] button.sort::after{content:" ▲"}
+th[aria-sort=descending] button.sort::after{content:" ▼"}
+#item-table code,#disagreement-table code{word-break:normal;white-space:nowrap}
+#item-table tr:target,#item-table tr.target{outline:2px solid #f9a825;background:#fff8e1}
+@media (max-width:700px){header{padding:14px 14px}main{padding:4px 8px 32px}
+section{padding:12px 10px;margin:12px 0}table{font-size:12.5px}th,td{padding:3px 6px}}
+@media print{nav,.filters{display:none}section{break-inside:avoid}}
 """
 
-_SCRIPT = """
+_SCRIPT = r"""
 (function(){
-  var box=document.getElementById('filters');
-  var rows=Array.prototype.slice.call(document.querySelectorAll('#disagreement-table tbody tr'));
-  if(!box||!rows.length){return;}
-  box.hidden=false;
-  var keys=['judge-name','slice','judge','human'];
-  keys.forEach(function(key){
-    var sel=box.querySelector('select[data-key="'+key+'"]');
-    if(!sel){return;}
-    var seen={};
-    rows.forEach(function(r){seen[r.getAttribute('data-'+key)]=1;});
-    Object.keys(seen).sort().forEach(function(v){
-      var o=document.createElement('option');o.value=v;o.textContent=v||'(none)';sel.appendChild(o);
-    });
-    if(Object.keys(seen).length<2){sel.parentNode.hidden=true;}
-  });
-  var text=box.querySelector('input[type=search]');
-  var count=document.getElementById('shown-count');
-  function apply(){
-    var n=0,q=(text.value||'').toLowerCase();
-    rows.forEach(function(r){
-      var ok=keys.every(function(key){
-        var sel=box.querySelector('select[data-key="'+key+'"]');
-        return !sel||sel.value==='*'||r.getAttribute('data-'+key)===sel.value;
+  function browser(tableId, boxId, countId){
+    var box=document.getElementById(boxId), table=document.getElementById(tableId);
+    if(!box||!table){return null;}
+    var tbody=table.tBodies[0];
+    var rows=Array.prototype.slice.call(tbody.rows);
+    if(!rows.length){return null;}
+    box.hidden=false;
+    var sels=Array.prototype.slice.call(box.querySelectorAll('select[data-key]'));
+    sels.forEach(function(sel){
+      var key=sel.getAttribute('data-key'), seen={};
+      rows.forEach(function(r){seen[r.getAttribute('data-'+key)]=1;});
+      Object.keys(seen).sort().forEach(function(v){
+        var o=document.createElement('option');o.value=v;o.textContent=v||'(none)';sel.appendChild(o);
       });
-      if(ok&&q){ok=r.textContent.toLowerCase().indexOf(q)>=0;}
-      r.hidden=!ok;if(ok){n++;}
+      if(Object.keys(seen).length<2){sel.parentNode.hidden=true;}
     });
-    count.textContent=n;
+    var text=box.querySelector('input[type=search]');
+    var count=document.getElementById(countId);
+    function apply(){
+      var n=0,q=(text.value||'').toLowerCase();
+      rows.forEach(function(r){
+        var ok=sels.every(function(sel){
+          return sel.value==='*'||r.getAttribute('data-'+sel.getAttribute('data-key'))===sel.value;
+        });
+        if(ok&&q){ok=r.textContent.toLowerCase().indexOf(q)>=0;}
+        r.hidden=!ok;if(ok){n++;}
+      });
+      count.textContent=n;
+    }
+    function reset(){sels.forEach(function(s){s.value='*';});text.value='';apply();}
+    box.addEventListener('input',apply);box.addEventListener('change',apply);apply();
+    return {table:table,tbody:tbody,rows:rows,box:box,reset:reset};
   }
-  box.addEventListener('input',apply);box.addEventListener('change',apply);apply();
+  browser('disagreement-table','filters','shown-count');
+  var items=browser('item-table','item-filters','items-shown');
+  if(!items){return;}
+  // sorting: a click on a column's heading sorts by it, a second click reverses
+  var heads=Array.prototype.slice.call(items.table.tHead.rows[0].cells);
+  heads.forEach(function(th,col){
+    th.querySelector('button').addEventListener('click',function(){
+      var dir=th.getAttribute('aria-sort')==='ascending'?-1:1;
+      heads.forEach(function(h){h.removeAttribute('aria-sort');});
+      th.setAttribute('aria-sort',dir>0?'ascending':'descending');
+      var sorted=items.rows.slice().sort(function(a,b){
+        var x=a.cells[col].textContent.trim(),y=b.cells[col].textContent.trim();
+        return dir*x.localeCompare(y,undefined,{numeric:true,sensitivity:'base'});
+      });
+      sorted.forEach(function(r){items.tbody.appendChild(r);});
+    });
+  });
+  // permalinks: #item-<id> shows the item (clearing filters that hide it) and highlights it
+  function target(){
+    var id=decodeURIComponent(location.hash.slice(1));
+    if(id.indexOf('item-')!==0){return;}
+    var row=document.getElementById(id);
+    if(!row||!items.tbody.contains(row)){return;}
+    if(row.hidden){items.reset();}
+    items.rows.forEach(function(r){r.classList.remove('target');});
+    row.classList.add('target');row.scrollIntoView({block:'center'});
+  }
+  window.addEventListener('hashchange',target);target();
+  // export: the rows shown, as a file made here (no request)
+  function save(name,type,text){
+    var url=URL.createObjectURL(new Blob([text],{type:type}));
+    var a=document.createElement('a');a.href=url;a.download=name;document.body.appendChild(a);a.click();
+    setTimeout(function(){URL.revokeObjectURL(url);a.remove();},0);
+  }
+  function csvCell(v){v=String(v);return /[",\r\n]/.test(v)?'"'+v.replace(/"/g,'""')+'"':v;}
+  items.box.querySelectorAll('button[data-export]').forEach(function(btn){
+    btn.addEventListener('click',function(){
+      var shown=Array.prototype.slice.call(items.tbody.rows).filter(function(r){return !r.hidden;});
+      if(btn.getAttribute('data-export')==='csv'){
+        var lines=[JSON.parse(items.table.getAttribute('data-csv-head'))].concat(
+          shown.map(function(r){return JSON.parse(r.getAttribute('data-csv'));}));
+        var text=lines.map(function(l){return l.map(csvCell).join(',');}).join('\r\n')+'\r\n';
+        save('judgecal-items.csv','text/csv',text);
+      }else{
+        save('judgecal-items.jsonl','application/x-ndjson',
+          shown.map(function(r){return JSON.stringify(JSON.parse(r.dataset.json));}).join('\n')+'\n');
+      }
+    });
+  });
 })();
 """
 
@@ -123,16 +196,47 @@ def _e(x: object) -> str:
     return escape(str(x))
 
 
+def _verdict(label: str, agrees: bool | None) -> str:
+    """A verdict's badge: coloured by agreement with the human majority (None: a human label)."""
+    key = "neutral" if agrees is None else ("agree" if agrees else "disagree")
+    word = {"agree": "agrees with the human majority", "disagree": "differs from the human majority"}
+    tip = f' title="{word[key]}"' if key in word else ""
+    return f'<span class="badge verdict {key}" style="background:{AGREE_COLOR[key]}"{tip}>{_e(label)}</span>'
+
+
+class _SvgPlot:
+    """svg's plots, each wrapped in its scrolling box (:func:`_plot`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        draw = getattr(svg, name)
+        return lambda *a, **k: _plot(draw(*a, **k))
+
+
+_svgplot = _SvgPlot()
+
+
+def _plot(svg_text: str) -> str:
+    """A plot in its own box: on a narrow screen it scrolls sideways instead of the page."""
+    return f'<div class="plot">{svg_text}</div>'
+
+
 def _badge(status: str, text: str | None = None, cls: str = "badge") -> str:
     color = STATUS_COLOR.get(status, svg.COLORS["neutral"])
     return f'<span class="{cls}" style="background:{color}">{_e(text or status.replace("_", " "))}</span>'
 
 
+def _td(cell: str) -> str:
+    # a cell of running text keeps a readable width; its table scrolls sideways instead
+    return f'<td class="long">{cell}</td>' if len(cell) > 80 and " " in cell else f"<td>{cell}</td>"
+
+
 def _table(head: list[str], rows: list[list[str]], *, attrs: str = "") -> str:
     """A table; cells are HTML already (escape before)."""
     h = "".join(f"<th>{c}</th>" for c in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table {attrs}><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>"
+    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
+    return (
+        f'<div class="scroll"><table {attrs}><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table></div>'
+    )
 
 
 def _val(est: Any) -> float | None:
@@ -244,7 +348,7 @@ def _comparison(report: Report) -> str:
         forest_rows.append(
             _row(f"{p.candidate} − {p.incumbent}", p.delta, color=color, note=p.conclusion.replace("_", " "))
         )
-    plot = svg.forest(
+    plot = _svgplot.forest(
         forest_rows,
         title=f"Δ {c.metric_label} = B − A ({conf} paired-bootstrap CI) against the margin ±{c.margin:g}",
         kind="compare",
@@ -307,7 +411,8 @@ def _agreement(view: JudgeView) -> str:
     ceiling = _ceiling(view)
     return (
         f"<p class='note'>{r.split} split · {r.counts['with_majority']} items with a human majority · "
-        f"{conf} intervals (bootstrap over items, {r.n_resamples} resamples, seed {r.seed}; "
+        f"{conf} intervals (bootstrap over items, {r.n_resamples} resamples, seed "
+        f"{_e(fmt_value(r.seed, none='random'))}; "
         "Wilson for rates)</p>"
         f"{judge_table}{ceiling}"
     )
@@ -328,7 +433,7 @@ def _ceiling(view: JudgeView) -> str:
         _row("judge κ (invalid excluded)", b.cohen_kappa, color=judge_color, note=f"n {b.n}"),
     ]
     if not r.ceiling:
-        plot = svg.forest(rows, title=f"{view.name}: κ with the human majority", kind="ceiling")
+        plot = _svgplot.forest(rows, title=f"{view.name}: κ with the human majority", kind="ceiling")
         return (
             f"{plot}<p class='unavailable'>No human ceiling: no item has two or more annotators, so there is "
             "no human–human agreement to compare with.</p>"
@@ -345,7 +450,7 @@ def _ceiling(view: JudgeView) -> str:
             )
         )
     rows.append(_row("humans: Krippendorff's α", h["alpha"], color=human_color, note=f"n {h['alpha']['n']}"))
-    plot = svg.forest(
+    plot = _svgplot.forest(
         rows,
         title=f"{view.name}: judge κ next to the human–human ceiling",
         kind="ceiling",
@@ -381,7 +486,7 @@ def _confusion(view: JudgeView) -> str:
     a = r.agreement["invalid_as_disagreement"]
     k = len(r.labels)
     # humans never give an invalid label: only the scale's rows are drawn
-    plot = svg.heatmap(
+    plot = _svgplot.heatmap(
         a.confusion[:k],
         a.confusion_labels[:k],
         a.confusion_labels,
@@ -418,7 +523,7 @@ def _reliability(view: JudgeView) -> str:
             for b in metrics["bins"]
         ]
 
-    plot = svg.reliability(
+    plot = _svgplot.reliability(
         {"raw score": bins(test["raw"]), f"calibrated ({test['map_kind']})": bins(test["calibrated"])},
         title=f"{view.name}: reliability on test (n {test['n']}), map fitted on dev (n {sc['map']['n']})",
     )
@@ -477,7 +582,7 @@ def _probes(report: Report) -> str:
             ]
         )
     plot = (
-        svg.forest(
+        _svgplot.forest(
             rows, title="probe effects with intervals; dashed: the limit the point is held to", kind="probes"
         )
         if rows
@@ -507,7 +612,7 @@ def _slices(view: JudgeView) -> str:
         else:
             color, note = svg.COLORS["neutral"], f"n {s.n}"
         rows.append(_row(s.slice, s.percent_agreement, color=color, note=note))
-    plot = svg.forest(
+    plot = _svgplot.forest(
         rows,
         title=f"{view.name}: agreement by slice (Wilson {r.confidence:.0%} CI), sorted; line: all items",
         kind="slices",
@@ -545,7 +650,7 @@ def _disagreements(report: Report) -> str:
         return notes + "<p>No disagreement: on every item the judge gave the human majority's label.</p>"
     several = len(report.judges) > 1
     filters = (
-        '<div id="filters" hidden>'
+        '<div id="filters" class="filters" hidden>'
         + (
             '<label>judge <select data-key="judge-name"><option value="*">all</option></select></label>'
             if several
@@ -569,7 +674,7 @@ def _disagreements(report: Report) -> str:
             f'data-judge="{_e(row.judge)}" data-human="{_e(row.human)}">'
             + (f"<td>{_e(row.judge_name)}</td>" if several else "")
             + f"<td><code>{_e(row.item_id)}</code></td><td>{_e(row.slice or '-')}</td>"
-            f"<td>{_badge('fail', row.judge)}</td><td>{_badge('pass', row.human)}</td><td>{humans}</td>"
+            f"<td>{_verdict(row.judge, False)}</td><td>{_verdict(row.human, None)}</td><td>{humans}</td>"
             f"<td class='reason'>{reason}"
             + (f"<details><summary>item</summary>{inputs}</details>" if inputs else "")
             + "</td></tr>"
@@ -583,16 +688,126 @@ def _disagreements(report: Report) -> str:
         "judge's reason",
     ]
     table = (
-        '<table id="disagreement-table"><thead><tr>'
+        '<div class="scroll"><table id="disagreement-table"><thead><tr>'
         + "".join(f"<th>{h}</th>" for h in head)
         + "</tr></thead><tbody>"
         + "".join(body)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
     counts = ", ".join(f"{_e(v.name)}: {len(v.disagreements)}" for v in report.judges)
     return (
         f"<p>{len(rows)} items where the judge's verdict differs from the human majority or is invalid "
         f"({counts}) — every one is listed.</p>{notes}{filters}{table}"
+    )
+
+
+def _anchor(item_id: str) -> str:
+    """The item's permalink anchor: ``item-<id>`` (whitespace, which an id cannot hold, as ``_``)."""
+    return "item-" + "_".join(item_id.split())
+
+
+def _attr(x: object) -> str:
+    return escape(str(x), quote=True)
+
+
+def _agreement_word(names: list[str], agrees: list[bool]) -> str:
+    if len(names) == 1:
+        return "agrees" if agrees[0] else "disagrees"
+    if all(agrees):
+        return "all agree"
+    if not any(agrees):
+        return "none agrees"
+    return "only " + ", ".join(n for n, a in zip(names, agrees, strict=True) if a) + " agrees"
+
+
+def _items(report: Report) -> str:
+    """Every item (agreeing too) with each judge's verdict beside the human label: filters, sorting,
+    a permalink per item and an export of the rows shown (CSV, JSONL) — all without leaving the
+    file. Without JavaScript every row is shown and the controls stay hidden."""
+    import json  # noqa: PLC0415
+
+    views = [v for v in report.judges if v.items]
+    if not views:
+        notes = "".join(f"<p class='note'>{_e(v.disagreements_note)}</p>" for v in report.judges)
+        return notes or "<p class='unavailable'>No item has both a human majority and a verdict.</p>"
+    names = [v.name for v in views]
+    by_id = [{row.item_id: row for row in v.items} for v in views]
+    order = list(dict.fromkeys(row.item_id for v in views for row in v.items))
+    several = len(views) > 1
+    csv_head = ["item_id", "slice", "human_majority", "annotators"] + (
+        [f"{kind}:{n}" for n in names for kind in ("verdict", "agrees")] if several else ["verdict", "agrees"]
+    )
+    body = []
+    for item_id in order:
+        rows = [m.get(item_id) for m in by_id]
+        first = next(r for r in rows if r is not None)
+        verdicts = [r.judge if r else "-" for r in rows]
+        agrees = [bool(r and r.agrees) for r in rows]
+        annotators = "; ".join(f"{k}: {v}" for k, v in first.humans.items())
+        record: dict[str, object] = {
+            "item_id": item_id,
+            "slice": first.slice,
+            "human_majority": first.human,
+            "annotators": first.humans,
+        }
+        flat: list[object] = [item_id, first.slice or "", first.human, annotators]
+        if several:
+            record["judges"] = {
+                n: {"verdict": v, "agrees": a} for n, v, a in zip(names, verdicts, agrees, strict=True)
+            }
+            for v, a in zip(verdicts, agrees, strict=True):
+                flat += [v, "yes" if a else "no"]
+        else:
+            record.update(verdict=verdicts[0], agrees=agrees[0])
+            flat += [verdicts[0], "yes" if agrees[0] else "no"]
+        data = "".join(f' data-v{i}="{_attr(v)}"' for i, v in enumerate(verdicts))
+        cells = "".join(
+            f"<td>{_verdict(v, a) if r else '-'}</td>" for v, a, r in zip(verdicts, agrees, rows, strict=True)
+        )
+        word = _agreement_word(names, agrees)
+        body.append(
+            f'<tr id="{_attr(_anchor(item_id))}" data-slice="{_attr(first.slice or "")}" '
+            f'data-human="{_attr(first.human)}" data-agree="{_attr(word)}"{data} '
+            f"data-json='{_attr(json.dumps(record, ensure_ascii=False))}' "
+            f"data-csv='{_attr(json.dumps([str(x) for x in flat], ensure_ascii=False))}'>"
+            f'<td><a href="#{_attr(_anchor(item_id))}"><code>{_e(item_id)}</code></a></td>'
+            f"<td>{_e(first.slice or '-')}</td><td>{_verdict(first.human, None)}</td>{cells}"
+            f"<td>{_e(word)}</td><td>{_e(annotators)}</td></tr>"
+        )
+    head = ["item", "slice", "human majority"] + [f"{n} said" for n in names] + ["agreement", "annotators"]
+    th = "".join(
+        f'<th data-col="{i}"><button type="button" class="sort">{_e(h)}</button></th>'
+        for i, h in enumerate(head)
+    )
+    verdict_selects = "".join(
+        f'<label>{_e(n)} said <select data-key="v{i}"><option value="*">all</option></select></label>'
+        for i, n in enumerate(names)
+    )
+    controls = (
+        '<div id="item-filters" class="filters" hidden>'
+        '<label>slice <select data-key="slice"><option value="*">all</option></select></label>'
+        '<label>humans said <select data-key="human"><option value="*">all</option></select></label>'
+        f"{verdict_selects}"
+        '<label>agreement <select data-key="agree"><option value="*">all</option></select></label>'
+        '<label>text <input type="search" placeholder="id, slice, annotator…"></label>'
+        f'<span>showing <b id="items-shown">{len(order)}</b> of {len(order)}</span>'
+        '<button type="button" data-export="csv">export these items as CSV</button>'
+        '<button type="button" data-export="jsonl">export as JSONL</button></div>'
+    )
+    table = (
+        f"<div class='scroll'><table id='item-table' data-csv-head='{_attr(json.dumps(csv_head))}'>"
+        f"<thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+    what = (
+        "each judge's verdict beside the human majority"
+        if several
+        else "the judge's verdict beside the human majority"
+    )
+    return (
+        f"<p>All {len(order)} items with a human majority and a verdict, {what} (green: the same "
+        "label, red: a different one or invalid). Each item id is a permalink "
+        "(<code>#item-&lt;id&gt;</code>); the export writes the rows shown, for relabelling.</p>"
+        f"{controls}{table}"
     )
 
 
@@ -627,14 +842,15 @@ def _reproducibility(view: JudgeView) -> str:
     rows += [
         [
             "sampling",
-            _e(", ".join(f"{k} {v}" for k, v in sampling.items()) or "not recorded")
-            + (f" · structured output {_e(cfg['structured'])}" if "structured" in cfg else ""),
+            _e(fmt_value(sampling, none="not set") if sampling else "not recorded")
+            + (f" · structured output {_e(fmt_value(cfg['structured']))}" if "structured" in cfg else ""),
         ],
         [
             "samples per item",
             _e(
-                f"{cfg.get('samples', '-')} (aggregation {cfg.get('aggregation', '-')}, "
-                f"orders {cfg.get('orders', '-')})"
+                f"{fmt_value(cfg.get('samples', '-'))} "
+                f"(aggregation {fmt_value(cfg.get('aggregation', '-'))}, "
+                f"orders {fmt_value(cfg.get('orders', '-'))})"
             ),
         ],
         [
@@ -684,6 +900,7 @@ def render_html(report: Report) -> str:
         "probes": _probes(report),
         "slices": _per_judge(report, _slices),
         "disagreements": _disagreements(report),
+        "items": _items(report),
         "reproducibility": _per_judge(report, _reproducibility),
         "notes": _notes(report),
     }

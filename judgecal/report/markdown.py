@@ -8,8 +8,9 @@ JSON reports). Every figure is formatted from the report object.
 
 from __future__ import annotations
 
-from judgecal.cli._common import fmt_cost, fmt_ms
-from judgecal.cli.calibrate import _fmt, _num
+from judgecal.fmt import fmt_cost, fmt_ms, fmt_value
+from judgecal.fmt import fmt_estimate as _fmt
+from judgecal.fmt import fmt_number as _num
 from judgecal.report.html import agreement_rows
 from judgecal.report.model import JudgeView, Report
 
@@ -208,7 +209,10 @@ def _record(view: JudgeView) -> list[str]:
             if rec.expires_at is not None
             else []
         ),
-        ["sampling · samples", f"{cfg.get('sampling', '-')} · {cfg.get('samples', '-')}"],
+        [
+            "sampling · samples",
+            f"{fmt_value(cfg.get('sampling', '-'), none='not set')} · {fmt_value(cfg.get('samples', '-'))}",
+        ],
         [
             "run · date",
             f"{rec.run_id or '-'} · {rec.date:%Y-%m-%d %H:%M} UTC" if rec.date else rec.run_id or "-",

@@ -15,11 +15,11 @@ reproducibility record of each judge. The renderers only format these figures; t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judgecal.approval.gate import Decision
 from judgecal.calibrate.intervals import Estimate
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from judgecal.store import Store
 
 __all__ = [
+    "SCHEMA_VERSION",
     "DisagreementRow",
+    "ItemRow",
     "JudgeView",
     "Report",
     "Reproducibility",
@@ -42,15 +44,21 @@ __all__ = [
     "from_comparison",
     "from_run",
     "from_validation",
+    "json_schema",
 ]
 
 ReportKind = Literal["calibration", "validation", "comparison"]
+SCHEMA_VERSION: Literal["1"] = "1"
+"""The version of the report JSON's shape (``docs/report.schema.json``); a change that renames or
+removes a field, or changes its meaning, increments it."""
 EXCERPT = 400
 """Characters kept of each item input and of each judge reason in a disagreement row."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class DisagreementRow(_Model):
@@ -74,6 +82,24 @@ class DisagreementRow(_Model):
     """Why the verdict was invalid (no JSON, truncated, refusal, ...)."""
     inputs: dict[str, str] = Field(default_factory=dict)
     """The item's inputs, each cut to its first 400 characters (empty when not available)."""
+
+
+class ItemRow(_Model):
+    """One item of the report's split with a human majority and an answer of the judge: the item
+    browser's row (agreeing items too)."""
+
+    item_id: str
+    """The gold item's id."""
+    slice: str | None
+    """Its ``metadata.slice``."""
+    judge: str
+    """The judge's aggregated verdict, or ``invalid``."""
+    human: str
+    """The human majority."""
+    agrees: bool
+    """Whether the judge's verdict is the human majority (an invalid verdict never is)."""
+    humans: dict[str, str]
+    """Every annotator's label."""
 
 
 class Reproducibility(_Model):
@@ -144,13 +170,25 @@ class JudgeView(_Model):
     """Every item of the report's split where it differs from the human majority or is invalid."""
     disagreements_note: str | None = None
     """Why the disagreements could not be listed, when they could not."""
+    items: list[ItemRow] = Field(default_factory=list)
+    """Every item of the report's split with a human majority and an answer (ok or invalid),
+    agreeing or not, in gold-set order (empty when the disagreements could not be listed)."""
     reproducibility: Reproducibility
     """How the figures came about."""
 
 
 class Report(_Model):
-    """The report object behind ``judgecal report`` (HTML, Markdown and JSON)."""
+    """The report object behind ``judgecal report`` (HTML, Markdown and JSON).
 
+    Its JSON form is described by ``docs/report.schema.json`` (``schema_version``)."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    """The version of this shape (:data:`SCHEMA_VERSION`)."""
+    approved: bool | None = None
+    """Whether the judge is approved: true for the ``approved`` and ``approved_with_correction``
+    tiers, false for every other tier (provisional, inconclusive, rejected); null when the report
+    has no decision (a grading run or a comparison: nothing was decided). Always derived from
+    ``decision``; a value given is replaced."""
     kind: ReportKind
     """calibration, validation or comparison."""
     title: str
@@ -167,6 +205,21 @@ class Report(_Model):
     """Validation: the probe results the gate read."""
     comparison: Comparison | None = None
     """Comparison: the judges side by side and every pair's answer."""
+
+    @model_validator(mode="after")
+    def _derive_approved(self) -> Report:
+        self.approved = None if self.decision is None else self.decision.approved
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report JSON as written (``--format json``, ``--report-json``): the
+    one shipped as ``docs/report.schema.json`` (a test checks they are the same)."""
+    schema = Report.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,16 +259,8 @@ def disagreements(
     """The items of ``split`` with a human majority where the judge's verdict differs from it or is
     invalid — the off-diagonal cells of the report's ``invalid_as_disagreement`` confusion matrix,
     one row each (``keep``: only these item ids, as a comparison restricts them)."""
-    kept = None if keep is None else set(keep)
     rows = []
-    for it in inp.items:
-        if split != "all" and it.split != split:
-            continue
-        if kept is not None and it.id not in kept:
-            continue
-        if it.gold is None or it.judge_status not in ("ok", "invalid"):
-            continue
-        judge = str(it.judge) if it.judge_status == "ok" else INVALID
+    for it, judge in _answered(inp, split, keep):
         if judge == str(it.gold):
             continue
         reason, invalid_reason = (details or {}).get(it.id, (None, None))
@@ -230,6 +275,39 @@ def disagreements(
                 reason=_cut(reason),
                 invalid_reason=invalid_reason if it.judge_status == "invalid" else None,
                 inputs={k: _cut(v) or "" for k, v in (inputs or {}).get(it.id, {}).items()},
+            )
+        )
+    return rows
+
+
+def _answered(inp: CalibrationInput, split: str, keep: Iterable[str] | None) -> Iterator[tuple[Any, str]]:
+    """The items of ``split`` (only ``keep``'s ids, if given) with a human majority and an answer
+    (ok or invalid), each with the judge's label as shown (``INVALID`` for an invalid answer)."""
+    kept = None if keep is None else set(keep)
+    for it in inp.items:
+        if split != "all" and it.split != split:
+            continue
+        if kept is not None and it.id not in kept:
+            continue
+        if it.gold is None or it.judge_status not in ("ok", "invalid"):
+            continue
+        yield it, str(it.judge) if it.judge_status == "ok" else INVALID
+
+
+def item_rows(inp: CalibrationInput, split: str, *, keep: Iterable[str] | None = None) -> list[ItemRow]:
+    """Every item of ``split`` with a human majority and an answer (ok or invalid), agreeing or not
+    — the cells of the report's ``invalid_as_disagreement`` confusion matrix, one row each
+    (``keep``: only these item ids)."""
+    rows = []
+    for it, judge in _answered(inp, split, keep):
+        rows.append(
+            ItemRow(
+                item_id=it.id,
+                slice=it.slice,
+                judge=judge,
+                human=str(it.gold),
+                agrees=judge == str(it.gold),
+                humans={k: str(v) for k, v in it.humans.items()},
             )
         )
     return rows
@@ -304,7 +382,13 @@ def _view(
         inp, calibration.split, judge_name=name, details=details, inputs=_gold_inputs(run), keep=keep
     )
     record = _run_record(store, run, calls, calibration.invalid_rate, name)
-    return JudgeView(name=name, calibration=calibration, disagreements=rows, reproducibility=record)
+    return JudgeView(
+        name=name,
+        calibration=calibration,
+        disagreements=rows,
+        items=item_rows(inp, calibration.split, keep=keep),
+        reproducibility=record,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,6 +423,7 @@ def from_calibration(
         name=calibration.judge,
         calibration=calibration,
         disagreements=rows,
+        items=item_rows(inp, calibration.split),
         disagreements_note="imported verdicts: the judge's reasons and the call records are not available",
         reproducibility=record,
     )
@@ -409,12 +494,14 @@ def from_certificate(
         }
     )
     rows: list[DisagreementRow] = []
+    items: list[ItemRow] = []
     note = None
     try:
         inp = input_from_run(store, run.id)
         rows = disagreements(
             inp, calibration.split, judge_name=cert.model, details=details, inputs=_gold_inputs(run)
         )
+        items = item_rows(inp, calibration.split)
     except JudgecalError as exc:
         note = f"the disagreements cannot be listed: {exc}"
     view = JudgeView(
@@ -422,6 +509,7 @@ def from_certificate(
         calibration=calibration,
         disagreements=rows,
         disagreements_note=note,
+        items=items,
         reproducibility=record,
     )
     return Report(

@@ -1,7 +1,10 @@
 """Plots as inline SVG, drawn in Python: no JavaScript, no network, no charting dependency.
 
 Every function takes figures (plain numbers and labels, never a report object) and returns one
-``<svg>`` element as a string. Sizes are in a ``viewBox`` so the plot scales with the page; every
+``<svg>`` element as a string. Sizes are in a ``viewBox`` so the plot scales with the page, but
+never below :data:`MIN_SCALE` of its drawn size (the smallest text, 11 px, stays at 9 px or more on
+a phone; the page puts each plot in a box that scrolls sideways instead). Every width is computed
+from the length of the text it holds (:func:`text_width`), so no label is clipped. Every
 plot carries ``role="img"``, an ``aria-label``, a ``<title>`` and ``data-plot="<kind>"`` (the
 browser test finds the plots by it). Text is escaped. Undefined values (``None``/``nan``) are not
 drawn; the caller's table says "undefined" beside them.
@@ -32,6 +35,16 @@ COLORS = {
 """The palette; statuses map onto it (``pass``, ``fail``, ``warn`` for inconclusive)."""
 
 _FONT = 'font-family="system-ui, sans-serif"'
+MIN_SCALE = 0.82
+"""The smallest scale a plot is drawn at: 11 px text stays at 9 px or more."""
+_EM = 0.62
+"""A generous average advance of one character, in font sizes (system sans-serif faces are
+0.5–0.6; digits 0.55): the widths computed from it leave room rather than clip."""
+
+
+def text_width(s: str, size: float = 12) -> float:
+    """About how wide ``s`` is at ``size`` px (over-estimated rather than under)."""
+    return len(s) * size * _EM
 
 
 def _ok(x: float | None) -> bool:
@@ -42,13 +55,31 @@ def _num(x: float) -> str:
     return f"{x:.1f}"
 
 
-def _svg(width: int, height: int, kind: str, title: str, body: list[str]) -> str:
+def _svg(width: float, height: float, kind: str, title: str, body: list[str]) -> str:
     t = escape(title)
+    w, h = math.ceil(width), math.ceil(height)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width}px" role="img" aria-label="{t}" data-plot="{escape(kind)}" {_FONT}>'
-        f"<title>{t}</title>{''.join(body)}</svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
+        f'style="max-width:{w}px;min-width:{math.ceil(w * MIN_SCALE)}px" role="img" aria-label="{t}" '
+        f'data-plot="{escape(kind)}" {_FONT}><title>{t}</title>{"".join(body)}</svg>'
     )
+
+
+def _levels(spans: list[tuple[float, float]], gap: float = 6) -> list[int]:
+    """For labels spanning ``(x_from, x_to)``: a row for each (0, 1, ...) so that no two on the
+    same row overlap (greedy, left to right)."""
+    order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    ends: list[float] = []
+    out = [0] * len(spans)
+    for i in order:
+        a, b = spans[i]
+        row = next((k for k, end in enumerate(ends) if a >= end + gap), len(ends))
+        if row == len(ends):
+            ends.append(b)
+        else:
+            ends[row] = b
+        out[i] = row
+    return out
 
 
 def _text(
@@ -109,8 +140,8 @@ def forest(
     axis: tuple[float, float] | None = None,
     bars: bool = False,
     percent: bool = False,
-    label_width: int = 230,
-    note_width: int = 150,
+    label_width: float | None = None,
+    note_width: float | None = None,
 ) -> str:
     """Horizontal intervals (or bars from 0 with ``bars``) on one shared axis, one row each.
 
@@ -129,14 +160,28 @@ def forest(
         lo, hi = lo - pad, hi + pad
     else:
         lo, hi = axis
-    plot_w, band = 420, 26
+    plot_w, band = 360, 26
+    if label_width is None:
+        label_width = max([text_width(r.label) for r in rows] + [40]) + 12
+    if note_width is None:
+        note_width = max([text_width(r.note, 11) for r in rows] + [0]) + 16
     x0 = label_width
-    top = 34 + (14 * bool(marks))
-    height = top + band * len(rows) + 30
-    width = label_width + plot_w + note_width
 
     def px(v: float) -> float:
         return x0 + (min(max(v, lo), hi) - lo) / (hi - lo) * plot_w
+
+    # the marks' labels: stacked in rows above the plot where they would overlap
+    spans = []
+    for m in marks:
+        half = text_width(m.label, 11) / 2
+        spans.append((px(m.x) - half, px(m.x) + half))
+    levels = _levels(spans)
+    n_levels = max(levels) + 1 if levels else 0
+    top = 34 + 14 * n_levels
+    height = top + band * len(rows) + 30
+    left_over = max([0.0] + [-a for a, _ in spans])  # a label centred near the left edge
+    width = max(label_width + plot_w + note_width, text_width(title, 14), *[b + 2 for _, b in spans])
+    shift = left_over + 2 if left_over > 0 else 0.0
 
     body = [_text(0, 16, title, size=14, color=COLORS["neutral"])]
     fmt = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:g}")
@@ -147,14 +192,14 @@ def forest(
             f'stroke="{COLORS["grid"]}"/>'
         )
         body.append(_text(x, top + band * len(rows) + 16, fmt(t), anchor="middle", size=11))
-    for m in marks:
+    for m, level in zip(marks, levels, strict=True):
         x = px(m.x)
         dash = ' stroke-dasharray="5 3"' if m.dashed else ""
         body.append(
-            f'<line x1="{_num(x)}" y1="{top - 8}" x2="{_num(x)}" y2="{top + band * len(rows)}" '
-            f'stroke="{m.color}" stroke-width="1.5"{dash}/>'
+            f'<line x1="{_num(x)}" y1="{top - 8 - 14 * level}" x2="{_num(x)}" '
+            f'y2="{top + band * len(rows)}" stroke="{m.color}" stroke-width="1.5"{dash}/>'
         )
-        body.append(_text(x, top - 12, m.label, anchor="middle", size=11, color=m.color))
+        body.append(_text(x, top - 12 - 14 * level, m.label, anchor="middle", size=11, color=m.color))
     for i, r in enumerate(rows):
         y = top + band * i + band / 2
         body.append(_text(label_width - 8, y + 4, r.label, anchor="end"))
@@ -192,6 +237,9 @@ def forest(
             f'<circle cx="{_num(px(value))}" cy="{_num(y)}" r="5" fill="{r.color}">'
             f"<title>{escape(r.label)}: {escape(fmt(value) + ci)}</title></circle>"
         )
+    if shift:
+        body = [body[0], f'<g transform="translate({_num(shift)} 0)">', *body[1:], "</g>"]
+        width += shift
     return _svg(width, height, kind, title, body)
 
 
@@ -207,9 +255,11 @@ def heatmap(
 ) -> str:
     """A count matrix as a heatmap: colour by the share of its row, the count written in each cell
     (diagonal cells green, the others red)."""
-    cell, left, top = 64, 110, 64
     k_r, k_c = len(row_labels), len(col_labels)
-    width = max(left + cell * k_c + 20, int(7.2 * len(title)))
+    cell = max([64.0] + [text_width(c) + 10 for c in col_labels])
+    left = max([text_width(f"{row_title} ↓", 11) + 8] + [text_width(r) + 16 for r in row_labels])
+    top = 64
+    width = max(left + cell * k_c + 20, text_width(title, 14) + 4)
     height = top + cell * k_r + 20
     body = [_text(0, 16, title, size=14, color=COLORS["neutral"])]
     body.append(_text(left + cell * k_c / 2, 36, f"{col_title} →", anchor="middle", size=11))
@@ -226,7 +276,8 @@ def heatmap(
             color = COLORS["pass"] if same else COLORS["fail"]
             x, y = left + cell * j, top + cell * i
             body.append(
-                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{color}" '
+                f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(cell - 2)}" height="{_num(cell - 2)}" '
+                f'fill="{color}" '
                 f'fill-opacity="{0.06 + 0.8 * share:.3f}" stroke="#cfd8dc">'
                 f"<title>humans {escape(lab)}, judge {escape(col_labels[j])}: {count}"
                 f"{f' ({share:.0%} of the row)' if total else ''}</title></rect>"
@@ -245,7 +296,9 @@ def reliability(
     (mean predicted probability, observed human pass rate) with the observed rate's interval, on
     the unit square with the diagonal of perfect calibration. A bin: (predicted, observed, lo, hi, n)."""
     size, left, top = 320, 50, 30
-    width, height = left + size + 150, top + size + 44
+    legend = max([text_width(name) for name in series] + [60]) + 40
+    width = max(left + size + legend, text_width(title, 14) + 4)
+    height = top + size + 44
     body = [_text(0, 16, title, size=14, color=COLORS["neutral"])]
 
     def px(v: float) -> float:
