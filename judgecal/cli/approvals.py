@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import typer
 
 from judgecal.cli._common import boundary, out
+
+_REASON_WIDTH = 16
+"""Characters per line of a stale record's reason in the status column (the column does not wrap,
+so that a status is never cut at 80 columns)."""
 
 approvals_app = typer.Typer(help="Approval records: list, show, revoke.", no_args_is_help=True)
 
@@ -23,11 +28,13 @@ def list_approvals(
     usable only with an explicit opt-in —, stale, expired, revoked, or not approved) and when it
     expires (the policy's max_age; - when it does not)."""
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column
 
-    from judgecal.store import Store
+    from judgecal.cli._listing import id_column, listing_table
+    from judgecal.store import ApprovalRow, Store
 
-    certs = Store().list_certificates(rubric=rubric, model=judge, limit=limit)
+    store = Store()
+    certs = store.list_certificates(rubric=rubric, model=judge, limit=limit)
     rows = []
     for cert in certs:
         status, why = cert.status()
@@ -54,7 +61,16 @@ def list_approvals(
     if not rows:
         out.print("no approval records yet: `judgecal validate RUBRIC --judge MODEL` makes one")
         return
-    table = Table("id", "created (UTC)", "rubric", "judge", "tier", "status", "expires (UTC)")
+    short = store.short_ids([c.id for c, _s, _w in rows], ApprovalRow)
+    table = listing_table(
+        id_column(short.values()),
+        Column("created\n(UTC)", no_wrap=True),
+        Column("rubric", overflow="fold"),
+        Column("judge", overflow="fold"),
+        Column("tier", no_wrap=True),
+        Column("status", no_wrap=True),
+        Column("expires\n(UTC)", no_wrap=True),
+    )
     style = {
         "valid": "green",
         "provisional": "yellow",
@@ -64,14 +80,15 @@ def list_approvals(
         "not_approved": "dim",
     }
     for c, s, w in rows:
+        why = "\n" + escape(textwrap.fill(f"({w})", _REASON_WIDTH)) if s == "stale" else ""
         table.add_row(
-            c.id[:12],
-            f"{c.created_at:%Y-%m-%d %H:%M}",
+            short[c.id],
+            f"{c.created_at:%Y-%m-%d\n%H:%M}",
             escape(c.rubric),
             escape(c.model),
-            c.tier.replace("_", " "),
-            f"[{style[s]}]{s.replace('_', ' ')}[/]" + (f" ({escape(w)})" if s == "stale" else ""),
-            "-" if c.expires_at is None else f"{c.expires_at:%Y-%m-%d %H:%M}",
+            c.tier.replace("_", "\n"),
+            f"[{style[s]}]{s.replace('_', chr(10))}[/]{why}",
+            "-" if c.expires_at is None else f"{c.expires_at:%Y-%m-%d\n%H:%M}",
         )
     out.print(table)
 

@@ -60,7 +60,7 @@ def report_command(
         raise NotFoundError(
             f"{run_id!r} matches more than one of: "
             + ", ".join(
-                f"{kind} {x.id[:12]}"
+                f"{kind} {x.id}"
                 for kind, x in (("run", run), ("approval record", cert), ("comparison", comparison))
                 if x is not None
             )
@@ -88,11 +88,14 @@ def report_command(
 def _lookup(store: Any, ident: str) -> tuple[Any, Any, Any]:
     """(the approval record, the run, the comparison) the id or prefix names; not all None."""
     from judgecal.errors import NotFoundError
+    from judgecal.store.ids import AmbiguousIdError
 
     found = []
     for get in (store.get_certificate, store.get_run, store.get_comparison):
         try:
             found.append(get(ident))
+        except AmbiguousIdError:
+            raise
         except NotFoundError:
             found.append(None)
     if found == [None, None, None]:
@@ -105,23 +108,34 @@ def _lookup(store: Any, ident: str) -> tuple[Any, Any, Any]:
 def _list(store: Any, limit: int = 20) -> None:
     """The newest grading runs, approval records and comparisons, newest first."""
     from rich.markup import escape
-    from rich.table import Table
+    from rich.table import Column
+
+    from judgecal.cli._listing import id_column, listing_table
+    from judgecal.store import ApprovalRow, ComparisonRow, RunRow
 
     rows = [
         (r.created_at, "grading run", r.id, r.rubric_name, r.model)
         for r in store.list_runs(limit=limit, kind="grade")
     ]
     rows += [
-        (c.created_at, f"approval ({c.decision.tier.replace('_', ' ')})", c.id, c.rubric, c.model)
+        (c.created_at, f"approval\n({c.decision.tier.replace('_', ' ')})", c.id, c.rubric, c.model)
         for c in store.list_certificates(limit=limit)
     ]
     rows += [
         (c.created_at, "comparison", c.id, c.rubric, " vs ".join(j.name for j in c.judges))
         for c in store.list_comparisons(limit=limit)
     ]
-    table = Table("id", "what", "created (UTC)", "rubric", "judge(s)")
-    for created, what, ident, rubric, judges in sorted(rows, key=lambda r: r[0], reverse=True)[:limit]:
-        table.add_row(ident[:12], what, f"{created:%Y-%m-%d %H:%M}", escape(rubric), escape(judges))
+    rows = sorted(rows, key=lambda r: r[0], reverse=True)[:limit]
+    short = store.short_ids([r[2] for r in rows], RunRow, ApprovalRow, ComparisonRow)
+    table = listing_table(
+        id_column(short.values()),
+        Column("what", no_wrap=True),
+        Column("created (UTC)", no_wrap=True),
+        Column("rubric", overflow="fold"),
+        Column("judge(s)", overflow="fold"),
+    )
+    for created, what, ident, rubric, judges in rows:
+        table.add_row(short[ident], what, f"{created:%Y-%m-%d %H:%M}", escape(rubric), escape(judges))
     out.print(table)
 
 

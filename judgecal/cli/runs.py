@@ -22,25 +22,35 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The newest runs first."""
-    from rich.table import Table
+    from rich.table import Column
 
-    from judgecal.store import Store
+    from judgecal.cli._listing import id_column, listing_table
+    from judgecal.store import RunRow, Store
 
-    runs = Store().list_runs(limit=limit, rubric=rubric, kind=kind)
+    store = Store()
+    runs = store.list_runs(limit=limit, rubric=rubric, kind=kind)
     if as_json:
         out.print_json(redact(json.dumps([r.model_dump(mode="json") for r in runs])))
         return
     if not runs:
         out.print("no runs yet: `judgecal grade <rubric> --judge <model>` makes one")
         return
-    table = Table(
-        "run", "created (UTC)", "status", "rubric · split", "model", "ok/inv/fail", "cached", "cost"
+    short = store.short_ids([r.id for r in runs], RunRow)
+    table = listing_table(
+        id_column(short.values(), "run"),
+        Column("created\n(UTC)", no_wrap=True),
+        Column("status", no_wrap=True),
+        Column("rubric · split", overflow="fold"),
+        Column("model", overflow="fold"),
+        Column("ok/inv/\nfail", no_wrap=True),
+        Column("cached", no_wrap=True),
+        Column("cost", no_wrap=True),
     )
     for r in runs:
         table.add_row(
-            r.id[:12],
+            short[r.id],
             r.created_at.strftime("%m-%d %H:%M"),
-            r.status if r.kind == "grade" else f"{r.status} ({r.kind})",
+            r.status if r.kind == "grade" else f"{r.status}\n({r.kind})",
             f"{r.rubric_name} · {r.split}",
             r.model,
             f"{r.n_ok}/{r.n_invalid}/{r.n_error}",
