@@ -245,5 +245,7 @@ def gold_path(name: str) -> Path:
     known = list_gold()
     if name not in known:
         names = ", ".join(sorted(known)) or "(none)"
+        if any(sep in name for sep in ("/", "\\")) or Path(name).suffix:
+            raise NotFoundError(f"no such file: {name} (and no gold set of that name; known: {names})")
         raise NotFoundError(f"no gold set named {name!r}; known gold sets: {names}")
     return known[name]

@@ -27,7 +27,9 @@ for _name, _value in OFFLINE.items():
     os.environ.setdefault(_name, _value)
 
 if os.environ.get("JUDGECAL_REQUIRE_ADAPTERS") != "1":
-    pytest.importorskip("deepeval", reason="the DeepEval adapter needs the deepeval extra")
+    pytest.importorskip(
+        "deepeval", reason='the DeepEval adapter needs the deepeval extra: pip install -e ".[deepeval]"'
+    )
 
 from deepeval import assert_test, evaluate
 from deepeval.evaluate.configs import AsyncConfig, DisplayConfig

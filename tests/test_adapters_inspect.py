@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 if os.environ.get("JUDGECAL_REQUIRE_ADAPTERS") != "1":
-    pytest.importorskip("inspect_ai", reason="the Inspect AI adapter needs the inspect extra")
+    pytest.importorskip(
+        "inspect_ai", reason='the Inspect AI adapter needs the inspect extra: pip install -e ".[inspect]"'
+    )
 
 from inspect_ai import Task, task
 from inspect_ai import eval as inspect_eval

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from judgecal.cli import app
@@ -146,12 +145,13 @@ def test_rubrics_commands():
     assert missing.exit_code == 2 and "ids start" in missing.stderr
 
 
-def test_debug_reraises(tmp_path):
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(tmp_path):
     folder = _malformed_rubric(tmp_path)
-    from judgecal.errors import RubricError
-
-    with pytest.raises(RubricError):
-        runner.invoke(app, ["--debug", "rubrics", "validate", str(folder)], catch_exceptions=False)
+    plain = runner.invoke(app, ["rubrics", "validate", str(folder)])
+    debug = runner.invoke(app, ["--debug", "rubrics", "validate", str(folder)], catch_exceptions=False)
+    assert plain.exit_code == debug.exit_code == 2
+    assert "Traceback" in debug.stderr and "RubricError" in debug.stderr
+    assert "Traceback" not in plain.stderr
 
 
 def test_simulate_serve_prints_its_address_first(tmp_path):

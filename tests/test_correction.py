@@ -1,4 +1,4 @@
-"""Corrected pass rate (METHODS.md §1.7): Rogan–Gladen, the Lee et al. interval, the delta method and
+"""Corrected pass rate (docs/statistics.md §5): Rogan–Gladen, the Lee et al. interval, the delta method and
 the parametric double bootstrap, checked against the authors' code, a hand derivation and
 simulated coverage."""
 

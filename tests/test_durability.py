@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from _stub_provider import Reply, StubProvider
-from conftest import write_synthetic_gold
+from conftest import POSTGRES_SKIP, write_synthetic_gold
 
 from judgecal.prompt import prompt_hash
 from judgecal.store import Store
@@ -180,7 +180,7 @@ def test_two_processes_on_one_store_make_each_call_once(hermetic, gold, database
     more = {}
     if database == "postgresql":
         if not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"):
-            pytest.skip("set JUDGECAL_TEST_POSTGRES_URL")
+            pytest.skip(POSTGRES_SKIP)
         more["DATABASE_URL"] = _fresh_postgres()
     with StubProvider(Reply(delay=0.01)) as stub:
         procs = [

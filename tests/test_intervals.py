@@ -1,6 +1,7 @@
 """judgecal.calibrate.intervals: Estimate, Wilson/exact intervals and the bootstraps.
 
-Checked against scipy (Wilson, Clopper-Pearson), against hand-computed and METHODS.md figures,
+Checked against scipy (Wilson, Clopper-Pearson), against hand-computed and published figures
+(Wilson 1927; Brown, Cai & DasGupta 2001),
 against slow reference loops (the fast confusion-matrix bootstrap must equal resampling the items
 one resample at a time), for reproducibility, for the cluster bootstrap's two extremes, and for
 coverage on simulated data with a known κ.
@@ -83,7 +84,7 @@ def test_wilson_worked_example_and_methods_half_widths():
     # half = z·√(.8·.2/10 + z²/400)/1.384146 = 1.959964·√(.016 + .009604)/1.384146 = .226574
     lo, hi = iv.wilson_interval(8, 10)
     assert (lo, hi) == pytest.approx((0.716740 - 0.226574, 0.716740 + 0.226574), abs=1e-5)
-    # METHODS.md §1.3: the Wilson half-width near p = .9 is ±.085 at n = 50, ±.06 at 100, ±.04 at 200
+    # the Wilson half-width near p = .9 is ±.085 at n = 50, ±.06 at 100, ±.04 at 200
     for n, half in ((50, 0.085), (100, 0.06), (200, 0.04)):
         est = iv.wilson(int(0.9 * n), n)
         assert est.hi is not None and est.lo is not None

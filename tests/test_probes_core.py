@@ -496,7 +496,10 @@ def _llmbar_position(result_dir: Path) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("result_dir", RESULT_DIRS, ids=lambda p: "/".join(p.parts[-5:]))
 @pytest.mark.realdata
-@pytest.mark.skipif(DATA is None, reason="JUDGECAL_REAL_DATA is not set (CI sets it to ../shared/data)")
+@pytest.mark.skipif(
+    DATA is None,
+    reason="JUDGECAL_REAL_DATA is not set (a folder of the public human-judgment datasets; CI provides it)",
+)
 def test_llmbar_position_statistics_equal_the_files(result_dir: Path):
     from judgecal.importers import llmbar_statistics
 
@@ -526,7 +529,10 @@ def test_llmbar_position_statistics_equal_the_files(result_dir: Path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(DATA is None, reason="JUDGECAL_REAL_DATA is not set (CI sets it to ../shared/data)")
+@pytest.mark.skipif(
+    DATA is None,
+    reason="JUDGECAL_REAL_DATA is not set (a folder of the public human-judgment datasets; CI provides it)",
+)
 def test_llmbar_position_flags_chatgpt_on_faireval_not_gpt4_on_mtbench():
     assert DATA is not None
     chatgpt = DATA / "llmbar" / "Processed" / "FairEval" / "evaluators" / "ChatGPT" / "Vanilla_NoRules"

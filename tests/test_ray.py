@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 if os.environ.get("JUDGECAL_REQUIRE_RAY") != "1":
-    pytest.importorskip("ray", reason="the Ray executor needs the ray extra")
+    pytest.importorskip("ray", reason='the Ray executor needs the ray extra: pip install -e ".[ray]"')
 import ray  # noqa: E402
 from _stub_provider import ANSWER, Reply, StubProvider, StubRequest  # noqa: E402
 from conftest import write_synthetic_gold  # noqa: E402

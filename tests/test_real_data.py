@@ -1,6 +1,7 @@
 """Published figures reproduced from the real public data (PandaLM, LLMBar) through our importers.
 
-Runs when ``JUDGECAL_REAL_DATA`` points at the data folder (CI sets it to ``../shared/data``).
+Runs when ``JUDGECAL_REAL_DATA`` points at the data folder (a folder of the public human-judgment
+datasets; CI provides it).
 Every figure is computed twice: with judgecal's own statistics and with an independent
 implementation (scikit-learn, krippendorff), so a bug in either shows up.
 
@@ -48,7 +49,10 @@ DATA = _data_dir()
 
 pytestmark = [
     pytest.mark.realdata,
-    pytest.mark.skipif(DATA is None, reason="JUDGECAL_REAL_DATA is not set (CI sets it to ../shared/data)"),
+    pytest.mark.skipif(
+        DATA is None,
+        reason="JUDGECAL_REAL_DATA is not set (the public human-judgment datasets; CI provides them)",
+    ),
 ]
 
 PAIRWISE = ["A", "B", "tie"]

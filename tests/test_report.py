@@ -221,7 +221,9 @@ def test_calibrate_recorded_verdicts_of_another_harness(tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_REAL_DATA"), reason="set JUDGECAL_REAL_DATA=../shared/data")
+@pytest.mark.skipif(
+    not os.environ.get("JUDGECAL_REAL_DATA"), reason="set JUDGECAL_REAL_DATA (public human-judgment data)"
+)
 def test_pandalm_table_through_the_command_line():
     data = Path(os.environ["JUDGECAL_REAL_DATA"]) / "pandalm" / "data" / "testset-v1.json"
     base = [

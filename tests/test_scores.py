@@ -1,4 +1,4 @@
-"""Score calibration (METHODS.md §1.9): the isotonic map against scikit-learn, ECE/Brier/log-loss
+"""Score calibration (docs/statistics.md §6): the isotonic map against scikit-learn, ECE/Brier/log-loss
 against scikit-learn and a hand computation, and the degenerate cases."""
 
 from __future__ import annotations

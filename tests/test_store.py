@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import POSTGRES_SKIP
 from sqlalchemy import create_engine, inspect, text
 
 from judgecal.store import Store, _migrate
@@ -186,7 +187,7 @@ def test_unknown_run_id_is_a_clear_error(store):
         store.get_run("abc")
 
 
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
 def test_postgres_from_blank(support, sim_server):
     """A real PostgreSQL (started by .ci/run): migrate a fresh database, grade, reuse the cache."""
     import asyncio
@@ -261,7 +262,7 @@ def test_jobs_and_idempotency_keys(store: Store) -> None:
     _jobs_and_keys(store)
 
 
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
 def test_jobs_and_idempotency_keys_on_postgres() -> None:
     import uuid
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import POSTGRES_SKIP
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import SingletonThreadPool
 
@@ -292,13 +293,13 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
 def test_processes_opening_a_fresh_postgres_store_at_once(postgres_url: str, tmp_path: Path) -> None:
     _assert_one_migrated(_race_processes(postgres_url, tmp_path / "barrier"))
     _assert_at_head(postgres_url)
 
 
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
 def test_processes_upgrading_an_old_postgres_store_at_once(postgres_url: str, tmp_path: Path) -> None:
     store = Store(postgres_url)
     _migrate.downgrade(store.engine, "0002")
@@ -307,7 +308,7 @@ def test_processes_upgrading_an_old_postgres_store_at_once(postgres_url: str, tm
     _assert_at_head(postgres_url)
 
 
-@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason="set JUDGECAL_TEST_POSTGRES_URL")
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
 def test_threads_opening_a_fresh_postgres_store_at_once(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -87,6 +87,17 @@ class JudgecalMetric(BaseMetric):
     """``rubric``'s approved judge as a DeepEval metric (the approval in force; only
     ``judge``'s if given). See the module docstring for what it reports."""
 
+    # BaseMetric's own fields, typed as deepeval types them: without the deepeval extra mypy sees
+    # BaseMetric as Any and would otherwise infer their types from the first assignment
+    threshold: float | None
+    score: float | None
+    score_breakdown: dict[str, Any]
+    reason: str | None
+    success: bool | None
+    evaluation_model: str | None
+    strict_mode: bool
+    async_mode: bool
+
     def __init__(
         self,
         rubric: str | None = None,

@@ -1,9 +1,10 @@
 """The ``judgecal`` command line: thin commands over the Python API.
 
 Exit codes (``docs/cli.md``): 0 done / gate passed, 1 gate failed, 2 usage error or invalid input
-file, 3 judgecal or provider error. Errors become one message here, at the boundary; ``--debug``
-(or ``JUDGECAL_DEBUG=1``) re-raises them with the traceback. Heavy modules (litellm, sqlalchemy)
-are imported inside the commands, so ``judgecal --help`` starts fast.
+file, 3 judgecal or provider error. Errors become one message here, at the boundary;
+``--debug`` (or ``JUDGECAL_DEBUG=1``) prints the traceback instead, with the same exit code.
+Heavy modules (litellm, sqlalchemy) are imported inside the commands, so ``judgecal --help``
+starts fast.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from judgecal.cli.approvals import approvals_app
 from judgecal.cli.calibrate import calibrate_command
 from judgecal.cli.compare import compare_command
 from judgecal.cli.grade import grade_command
+from judgecal.cli.init import init_command
 from judgecal.cli.models import models_app
 from judgecal.cli.probe import probe_command
 from judgecal.cli.report import report_command
@@ -39,7 +41,13 @@ app = typer.Typer(
 @app.callback()
 def _main(
     debug: bool = typer.Option(
-        False, "--debug", envvar="JUDGECAL_DEBUG", help="Show tracebacks instead of one-line errors."
+        False,
+        "--debug",
+        envvar="JUDGECAL_DEBUG",
+        help="Show tracebacks instead of one-line errors (the exit code stays the same).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=lambda v: _version_callback(v), help="Print the version."
     ),
 ) -> None:
     state.debug = debug
@@ -53,6 +61,7 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+app.command("init")(init_command)
 app.command("validate")(validate_command)
 app.command("grade")(grade_command)
 app.command("calibrate")(calibrate_command)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from judgecal.cli._common import boundary, out
+from judgecal.cli._common import boundary, err, out
 
 rubrics_app = typer.Typer(help="List, validate and render rubrics.", no_args_is_help=True)
 
@@ -64,6 +66,15 @@ def validate(
                 f"annotators {', '.join(g.annotators)}, "
                 f"{n_dev} dev / {len(g.items) - n_dev} test (split {g.split_hash[:12]})"
             )
+            tied = [it.id for it in g.items if it.labels and it.majority() is None]
+            if tied:
+                shown = ", ".join(tied[:10]) + (", ..." if len(tied) > 10 else "")
+                out.print(
+                    f"[yellow]note:[/] {len(tied)} of {len(g.items)} items have no majority label "
+                    f"(their annotators tie): {shown}. Calibration and approval leave them out; "
+                    "add an annotator or adjudicate them to count them.",
+                    highlight=False,
+                )
 
 
 @rubrics_app.command("render")
@@ -76,7 +87,8 @@ def render(
     item: str | None = typer.Option(None, "--item", "-i", help="Item id (default: the first item)."),
     as_json: bool = typer.Option(False, "--json", help="Print the messages as JSON."),
 ) -> None:
-    """Show the exact prompt a judge receives for one gold item."""
+    """Show the exact prompt a judge receives for one gold item, byte for byte on stdout (the
+    prompt hash and item id follow on stderr)."""
     import json
 
     from judgecal.errors import NotFoundError
@@ -94,5 +106,7 @@ def render(
     if as_json:
         out.print_json(json.dumps(messages))
         return
-    out.print(messages_text(messages), markup=False, highlight=False)
-    out.print(f"\n[dim]prompt hash {prompt_hash(messages)} · item {chosen.id}[/]")
+    # byte for byte on stdout (no wrapping, no markup); the footer goes to stderr
+    sys.stdout.write(messages_text(messages))
+    sys.stdout.flush()
+    err.print(f"\n[dim]prompt hash {prompt_hash(messages)} · item {chosen.id}[/]")
