@@ -696,7 +696,10 @@ def test_every_format_is_detected(pandalm: Path, llmbar: Path, mtbench: tuple[Pa
     assert load_judgments(plain).format == "jsonl"
     with pytest.raises(GoldError, match="looks like a verdicts file"):
         load_judgments(verdicts)
-    with pytest.raises(GoldError, match="pass format= one of: csv, jsonl, llmbar, mtbench, pandalm"):
+    with pytest.raises(
+        GoldError,
+        match=r"format= in Python\): one of csv, jsonl, llmbar, mtbench, pandalm",
+    ):
         load_judgments(tmp_path)
 
 

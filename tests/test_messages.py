@@ -45,7 +45,7 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.jsonl"
     result = runner.invoke(app, ["calibrate", "--judgments", str(missing)])
     assert result.exit_code == 2, result.output
-    assert f"no such file: {missing}" in result.stderr
+    assert f"no such file or folder: {missing}" in result.stderr
     assert "format=" not in result.stderr
     gold = runner.invoke(app, ["rubrics", "validate", "support-billing", "--gold", str(tmp_path / "g.csv")])
     assert gold.exit_code == 2 and "no such file" in gold.stderr, gold.output

@@ -55,10 +55,8 @@ def detect_format(path: StrPath) -> str | None:
 
 def load_judgments(path: StrPath, *, format: str | None = None, **options: Any) -> JudgmentSet:
     """Import ``path`` with the importer of ``format`` (detected when None); ``options`` go to it."""
-    if not Path(path).exists():
-        raise NotFoundError(f"no such file: {path}")
-    if not Path(path).is_file():
-        raise GoldError("not a file (a folder?); pass the judgments file itself", location=str(path))
+    if not Path(path).exists():  # a file, or a folder for the formats that are one (LLMBar)
+        raise NotFoundError(f"no such file or folder: {path}")
     if format is None:
         format = detect_format(path)
         if format is None:
