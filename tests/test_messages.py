@@ -59,6 +59,8 @@ def test_calibrate_a_split_the_run_does_not_have_exits_2() -> None:
     result = runner.invoke(app, ["calibrate", "--split", "dev"])
     assert result.exit_code == 2, result.output
     assert "no dev-split items" in result.stderr and "51 test" in result.stderr
+    assert "use --split test or --split all" in result.stderr
+    assert "`judgecal grade support-billing --split dev`" in result.stderr
     assert "nan" not in result.output and "undefined" not in result.stdout
     assert runner.invoke(app, ["calibrate", "--split", "test"]).exit_code == 0
 

@@ -181,15 +181,12 @@ def _require_split_items(inp: Any, split: str) -> None:
     if split == "all" and inp.items or have[split]:
         return
     what = ", ".join(f"{n} {name}" for name, n in sorted(have.items())) or "none"
-    other = next((name for name in ("test", "dev") if have[name]), None)
+    hints = [f"use --split {name} or --split all" for name in ("test", "dev") if have[name]][:1]
+    if split != "all":
+        hints.append(f"grade that split with `judgecal grade {inp.rubric or '<rubric>'} --split {split}`")
     raise InputError(
-        f"no {split}-split items to calibrate on in {inp.source or 'this input'} (items by split: {what})"
-        + (f"; use --split {other} or --split all" if other else "")
-        + (
-            "; grade that split with `judgecal grade <rubric> --split " + split + "`"
-            if split != "all"
-            else ""
-        ),
+        f"no {split}-split items to calibrate on in {inp.source} (items by split: {what})"
+        + "".join(f"; {hint}" for hint in hints),
         field="--split",
     )
 
