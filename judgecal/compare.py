@@ -33,7 +33,6 @@ What is compared follows the approval policy's gates G1 and G2 (``docs/approval.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from judgecal import _aio
 from judgecal.calibrate.intervals import Estimate
 from judgecal.calibrate.report import CalibrationReport
 from judgecal.comparison import Comparison, Conclusion, JudgeSummary, Metric, PairVerdict
@@ -514,4 +514,4 @@ def compare_judges(
 ) -> Comparison:
     """Synchronous :func:`acompare_judges` (same arguments), e.g.
     ``compare_judges("support-billing", None, ["sim/noisy", "sim/accurate"]).pairs[0].answer``."""
-    return asyncio.run(acompare_judges(rubric, gold, judges, **options))
+    return _aio.run(acompare_judges(rubric, gold, judges, **options))

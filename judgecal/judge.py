@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
 
-from judgecal import __version__
+from judgecal import __version__, _aio
 from judgecal.errors import ProviderError, StoreError
 from judgecal.execute import REFUSED_STOP, Executor, Outcome, Shard, StoreFailed, current_executor, execute
 from judgecal.gold import GoldItem, GoldSet
@@ -498,4 +498,4 @@ def grade(
                 progress=progress,
             )
 
-        return asyncio.run(checked())
+        return _aio.run(checked())

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from judgecal import _aio
 from judgecal.errors import ConfigError, JudgecalError
 from judgecal.execute import DRAIN_S, Outcome, Shard, execute
 from judgecal.llm import Completer
@@ -189,7 +190,7 @@ def _run_sub_shard(spec: CompleterSpec, shard: Shard, db_url: str, index: int) -
     store = Store(db_url)
     try:
         with open_completer(model, api_base=spec.api_base, api_key=spec.api_key, sim_items=sim_items) as op:
-            return asyncio.run(execute(shard, op.completer, store))
+            return _aio.run(execute(shard, op.completer, store))
     finally:
         store.close()
 

@@ -3,12 +3,14 @@ and judges reached only through the bundled simulated judge on loopback."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +79,24 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.skipped:
         _log_skip(report.nodeid, report.longrepr)
+
+
+@pytest_asyncio.fixture
+async def _close_provider_clients() -> Any:
+    """After an async test, close the provider clients litellm opened on the test's event loop
+    (the library's synchronous entry points do this themselves, judgecal._aio.run): otherwise
+    litellm evicts them minutes later and the garbage collector reports their sockets unclosed
+    in whichever test it happens to run."""
+    yield
+    from judgecal._aio import close_loop_clients
+
+    await close_loop_clients()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.fixturenames.append("_close_provider_clients")
 
 
 @pytest.fixture(autouse=True)

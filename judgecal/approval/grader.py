@@ -28,11 +28,11 @@ True
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgecal import _aio
 from judgecal._model import sha256_json
 from judgecal.approval.certificate import Certificate, DecisionKey, decision_key
 from judgecal.errors import ConfigError, InputError, NotApprovedError
@@ -288,11 +288,11 @@ class Grader:
 
     def grade(self, inputs: dict[str, str]) -> GraderVerdict:
         """Synchronous :meth:`agrade` (not from inside a running event loop)."""
-        return asyncio.run(self.agrade(inputs))
+        return _aio.run(self.agrade(inputs))
 
     def grade_many(self, many: list[dict[str, str]]) -> list[GraderVerdict]:
         """Synchronous :meth:`agrade_many`."""
-        return asyncio.run(self.agrade_many(many))
+        return _aio.run(self.agrade_many(many))
 
     def __repr__(self) -> str:
         cert = self.certificate_id[:12] if self.certificate_id else "unapproved"

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from judgecal import _aio
 from judgecal._plan import Ledger, RunPlan, finish_plan, preflight_stage
 from judgecal.approval.certificate import Certificate
 from judgecal.approval.gate import Decision, GateResult, decide
@@ -401,16 +402,14 @@ def _stored_model_version(store: Any, run_id: str) -> str | None:
 
 def validate(rubric: str | Rubric, judge: str | JudgeConfig, **options: Any) -> ValidationResult:
     """Synchronous :func:`avalidate` (same arguments)."""
-    import asyncio  # noqa: PLC0415
 
-    return asyncio.run(avalidate(rubric, judge, **options))
+    return _aio.run(avalidate(rubric, judge, **options))
 
 
 def plan_validation(rubric: str | Rubric, judge: str | JudgeConfig, **options: Any) -> RunPlan:
     """Synchronous :func:`aplan_validation` (same arguments)."""
-    import asyncio  # noqa: PLC0415
 
-    return asyncio.run(aplan_validation(rubric, judge, **options))
+    return _aio.run(aplan_validation(rubric, judge, **options))
 
 
 async def aplan_validation(

@@ -3,7 +3,6 @@ cached pipeline."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import re
 import warnings
@@ -14,6 +13,7 @@ from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judgecal import _aio
 from judgecal._plan import Ledger, RunPlan, finish_plan, preflight_stage
 from judgecal.budget import Budget
 from judgecal.calibrate.intervals import Estimate
@@ -726,7 +726,7 @@ def run_probes(
             await apreflight_run(opened.completer, needed, enabled=preflight, limits=limits)
             return await arun_probes(rubric, gold, judge, opened.completer, store=store, **options)
 
-        return asyncio.run(checked())
+        return _aio.run(checked())
 
 
 async def plan_battery(
@@ -794,7 +794,7 @@ def plan_probe(
 ) -> RunPlan:
     """What :func:`judgecal.probes.run_probes` with these options would call and cost (no call)."""
     ledger = Ledger(store)
-    notes = asyncio.run(
+    notes = _aio.run(
         plan_battery(
             ledger,
             rubric,

@@ -46,7 +46,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from judgecal import __version__
+from judgecal import __version__, _aio
 from judgecal.approval import Certificate, Grader, current_hashes, find_approval
 from judgecal.errors import ConfigError, JudgecalError, NotApprovedError, NotFoundError
 from judgecal.judge import JudgeConfig, Limits, Sampling
@@ -457,6 +457,7 @@ def create_app(
         await run_in_threadpool(service.startup)
         yield
         await run_in_threadpool(service.close)
+        await _aio.close_loop_clients()  # the provider clients the graders opened on this loop
 
     app = FastAPI(
         title="judgecal",
