@@ -31,6 +31,7 @@ __all__ = [
     "GoldError",
     "InputError",
     "JudgecalError",
+    "LabelError",
     "NotApprovedError",
     "NotFoundError",
     "ProviderError",
@@ -75,6 +76,17 @@ class ConfigError(InputError):
 
 class NotFoundError(InputError):
     """A named thing does not exist; the message lists the valid names."""
+
+
+class LabelError(InputError):
+    """A label that cannot be stored: an unknown token, a label off the scale, an item not in
+    the annotator's queue, a page older than the item or the rubric. Nothing is stored.
+    ``kind`` says which (``unknown_token``, ``off_scale``, ``not_in_queue``, ``stale``,
+    ``bad_request``) and picks the HTTP status the labelling app answers with."""
+
+    def __init__(self, message: str, *, kind: str = "bad_request", field: str | None = None):
+        self.kind = kind
+        super().__init__(message, field=field)
 
 
 class NotApprovedError(JudgecalError):

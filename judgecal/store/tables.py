@@ -13,6 +13,8 @@ __all__ = [
     "ComparisonRow",
     "IdempotencyRow",
     "JobRow",
+    "LabelQueueRow",
+    "LabelRow",
     "RunItemRow",
     "RunRow",
 ]
@@ -199,3 +201,52 @@ class IdempotencyRow(SQLModel, table=True):
     response_json: str | None = None
     created_at: datetime = Field(default_factory=_now)
     expires_at: datetime = Field(index=True)
+
+
+class LabelQueueRow(SQLModel, table=True):
+    """A labelling queue (``judgecal label``): the items to label under one rubric, who labels
+    which, and where the items came from. The items are ``items_json``
+    (:class:`judgecal.labels.QueueItem`); annotators' tokens are stored only as SHA-256."""
+
+    __tablename__ = "label_queues"
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+    rubric_name: str = Field(max_length=200, index=True)
+    rubric_path: str
+    rubric_hash: str = Field(max_length=64)
+    template_hash: str = Field(max_length=64)
+    source: str
+    """Where the items came from: ``gold:PATH``, ``items:PATH``, ``run:ID`` or ``record:ID``."""
+    for_record: str | None = Field(default=None, max_length=32)
+    blind: bool = True
+    overlap: float = 0.0
+    items_json: str
+    annotators_json: str
+    """Annotator name -> ``{"token_sha256", "role"}`` (role ``annotator`` or ``adjudicator``)."""
+    admin_token_sha256: str = Field(max_length=64)
+    plan_json: str = "{}"
+    """How the queue was sized and drawn (the record's needs, the sampling scheme)."""
+
+
+class LabelRow(SQLModel, table=True):
+    """One person's label of one queue item: the newest answer they gave (an update replaces it).
+    ``role`` ``adjudicator``: a label that settles a disagreement, never counted as an annotator."""
+
+    __tablename__ = "labels"
+
+    queue_id: str = Field(foreign_key="label_queues.id", primary_key=True, max_length=32)
+    item_id: str = Field(primary_key=True, max_length=300)
+    annotator: str = Field(primary_key=True, max_length=100)
+    role: str = Field(default="annotator", max_length=16)
+    status: str = Field(max_length=16)
+    """``labelled``, ``unsure`` (a label the annotator is not sure of: not exported) or ``skipped``."""
+    label: str | None = Field(default=None, max_length=16)
+    failure_modes_json: str = "[]"
+    note: str | None = None
+    rubric_hash: str = Field(max_length=64)
+    item_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now, index=True)
