@@ -66,13 +66,22 @@ class GoldItem(BaseModel):
         value = self.metadata.get("slice")
         return None if value is None else str(value)
 
+    @property
+    def adjudicated(self) -> Label | None:
+        """``metadata.adjudicated_label``: what an adjudicator decided where annotators disagree
+        (``judgecal label --adjudicator``). It settles a tie; it is never an annotator's label."""
+        value = self.metadata.get("adjudicated_label")
+        return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
     def majority(self) -> Label | None:
-        """The label most annotators gave; None when there are no labels or the top is tied."""
+        """The label most annotators gave; when the top is tied, the adjudicated label if it is
+        one of the tied labels; else None (no labels, or a tie nobody settled)."""
         if not self.labels:
             return None
         counts = Counter(self.labels.values()).most_common()
         if len(counts) > 1 and counts[0][1] == counts[1][1]:
-            return None
+            tied = {c for c, n in counts if n == counts[0][1]}
+            return self.adjudicated if self.adjudicated in tied else None
         return counts[0][0]
 
 
@@ -208,6 +217,16 @@ def _check_against_rubric(item: GoldItem, rubric: Rubric, where: str) -> None:
                 field=f"labels.{annotator}",
             )
         item.labels[annotator] = norm
+    if "adjudicated_label" in item.metadata:
+        norm_adj = rubric.scale.normalise(item.metadata["adjudicated_label"])
+        if norm_adj is None:
+            raise GoldError(
+                f"adjudicated label {item.metadata['adjudicated_label']!r} is not on the "
+                f"{rubric.scale.kind} scale {rubric.scale.labels}",
+                location=where,
+                field="metadata.adjudicated_label",
+            )
+        item.metadata["adjudicated_label"] = norm_adj
     split = item.metadata.get("split")
     if split is not None and split not in ("dev", "test"):
         raise GoldError(f"split {split!r} must be 'dev' or 'test'", location=where, field="metadata.split")

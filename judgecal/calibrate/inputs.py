@@ -78,6 +78,7 @@ def input_from_run(store: Any, run_id: str, *, order_rule: OrderRule = "conserva
                 slice=item.slice,
                 cluster=None if item.metadata.get("prompt_id") is None else str(item.metadata["prompt_id"]),
                 score=score,
+                adjudicated=item.adjudicated,
             )
         )
     notes = _inconsistency_note(inconsistent, both, order_rule)
@@ -247,6 +248,7 @@ def input_from_verdicts(
                 split=gold.splits[item.id],
                 slice=item.slice,
                 cluster=None if item.metadata.get("prompt_id") is None else str(item.metadata["prompt_id"]),
+                adjudicated=item.adjudicated,
             )
         )
     reasons = Counter("unparseable" for v in verdicts if v.label is None)

@@ -62,15 +62,20 @@ class ItemRecord:
     cluster: str | None = None
     score: float | None = None
     """A continuous judge signal for score calibration (ordinal mean score, share of pass votes)."""
+    adjudicated: Label | None = None
+    """An adjudicator's label (``metadata.adjudicated_label``): settles a tie, never an annotator."""
 
     @cached_property
     def gold(self) -> Label | None:
-        """The annotators' majority; None without labels or when the top labels tie."""
+        """The annotators' majority; when the top labels tie, the adjudicated label (None without
+        one, or without labels)."""
         if not self.humans:
             return None
         counts = Counter(self.humans.values()).most_common()
         if len(counts) > 1 and counts[0][1] == counts[1][1]:
-            return None
+            return (
+                self.adjudicated if self.adjudicated in {c for c, n in counts if n == counts[0][1]} else None
+            )
         return counts[0][0]
 
 
