@@ -19,6 +19,7 @@ from judgecal.cli.calibrate import calibrate_command
 from judgecal.cli.compare import compare_command
 from judgecal.cli.grade import grade_command
 from judgecal.cli.init import init_command
+from judgecal.cli.labels import label_command, labels_app
 from judgecal.cli.models import models_app
 from judgecal.cli.probe import probe_command
 from judgecal.cli.report import report_command
@@ -69,7 +70,9 @@ app.command("probe")(probe_command)
 app.command("compare")(compare_command)
 app.command("report")(report_command)
 app.command("serve")(serve_command)
+app.command("label")(label_command)
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(labels_app, name="labels")
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
 app.add_typer(rubrics_app, name="rubrics")

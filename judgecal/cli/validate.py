@@ -262,6 +262,12 @@ def render(cert: Any, *, status: tuple[str, str] | None = None) -> None:
             + " would likely settle the inconclusive gates (an estimate from the current intervals)",
             highlight=False,
         )
+        out.print(
+            f"  collect them: judgecal label {escape(cert.rubric)} --for {cert.id[:12]} --pool ITEMS.jsonl "
+            "-a NAME -a NAME -a NAME (docs/labelling.md)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for ob in d.obligations:
         out.print(f"[yellow]obligation:[/] {escape(ob)}", highlight=False)
     lat = cert.latency_ms or {}
