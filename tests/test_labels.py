@@ -4,12 +4,14 @@ checks that refuse a label (and store nothing), undo, resume, agreement and the 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import POSTGRES_SKIP
 
 from judgecal.gold import find_gold, load_gold
 from judgecal.labels.app import create_label_app
@@ -305,3 +307,53 @@ def test_an_adjudicated_label_settles_a_tie_but_is_not_an_annotator(tmp_path: Pa
     path.write_text(json.dumps(line) + "\n", encoding="utf-8")
     with pytest.raises(Exception, match="metadata.adjudicated_label"):
         load_gold(path, rubric)
+
+
+@pytest.mark.skipif(not os.environ.get("JUDGECAL_TEST_POSTGRES_URL"), reason=POSTGRES_SKIP)
+def test_labels_on_postgresql_keep_every_concurrent_answer() -> None:
+    """The upsert on PostgreSQL (``ON CONFLICT DO UPDATE``): concurrent answers all kept, a second
+    answer replaces the first, undo removes the newest."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from judgecal.store import Store
+
+    base = os.environ["JUDGECAL_TEST_POSTGRES_URL"]
+    name = "jc_" + uuid.uuid4().hex[:8]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    store = Store(base.rsplit("/", 1)[0] + "/" + name)
+    try:
+        rubric = find_rubric("support-billing")
+        items = items_from_gold(find_gold("support-billing", rubric).items[:20], ["ann", "bob"], overlap=1.0)
+        ls = LabelStore(store)
+        queue, tokens = ls.create_queue(
+            name="pg", rubric=rubric, items=items, annotators=["ann", "bob"], source="test"
+        )
+
+        def label(person: str) -> None:
+            access = ls.access(queue, tokens[person])
+            for it in items:
+                ls.submit(access, rubric=rubric, item_id=it.id, status="labelled", label="pass")
+
+        threads = [threading.Thread(target=label, args=(p,)) for p in ("ann", "bob")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(ls.labels(queue)) == 40
+        ann = ls.access(queue, tokens["ann"])
+        ls.submit(ann, rubric=rubric, item_id=items[0].id, status="labelled", label="fail")
+        assert {(lab.annotator, lab.label) for lab in ls.labels(queue) if lab.item_id == items[0].id} == {
+            ("ann", "fail"),
+            ("bob", "pass"),
+        }
+        assert ls.undo(ann).item_id == items[0].id  # type: ignore[union-attr]
+        assert len(ls.labels(queue)) == 39
+    finally:
+        store.close()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()

@@ -128,3 +128,73 @@ def test_a_decided_record_needs_an_explicit_size(tmp_path: Path, approved_suppor
         assert len(plan.items) == 10
     finally:
         store.close()
+
+
+def test_a_run_queue_carries_the_verdict_and_hides_it_while_blind(tmp_path: Path) -> None:
+    from judgecal.gold import find_gold
+    from judgecal.judge import JudgeConfig, grade
+    from judgecal.labels.queue import items_from_run
+    from judgecal.store import Store
+
+    rubric = find_rubric("support-billing")
+    gold = find_gold("support-billing", rubric)
+    store = Store(f"sqlite:///{tmp_path / 'judgecal.db'}")
+    try:
+        run = grade(rubric, gold, JudgeConfig(model="sim/consistent"), store=store, preflight=False)
+        run_id, items = items_from_run(store, run.run_id[:10], rubric, ["ann"], overlap=0.0)
+        assert run_id == run.run_id and len(items) == len(gold.items)
+        assert all(set(it.judge_verdicts) == {run_id} for it in items)
+        ls = LabelStore(store)
+        for name, blind in (("blind", True), ("open", False)):
+            _, tokens = ls.create_queue(
+                name=name, rubric=rubric, items=items, annotators=["ann"], source=f"run:{run_id}", blind=blind
+            )
+            page = _client(create_label_app(store, name, rubric)).get(f"/a/{tokens['ann']}")
+            assert page.status_code == 200 and ("Judge verdict" in page.text) is (not blind)
+    finally:
+        store.close()
+
+
+def test_targeted_items_come_from_disagreements_and_go_to_dev(tmp_path: Path) -> None:
+    from judgecal.approval import validate
+    from judgecal.judge import JudgeConfig, grade
+    from judgecal.labels.queue import run_verdicts
+    from judgecal.store import Store
+
+    rubric = find_rubric("support-billing")
+    store = Store(f"sqlite:///{tmp_path / 'judgecal.db'}")
+    try:
+        small = write_synthetic_gold(tmp_path / "small.jsonl", n=40, seed=3)
+        record = validate("support-billing", "sim/consistent", gold=str(small), store=store).certificate
+        pool_path, _truth = _pool(tmp_path / "pool.jsonl", n=200, seed=13)
+        pool = load_gold(pool_path, rubric, require_labels=False)
+        runs = [
+            grade(rubric, pool, JudgeConfig(model=m), store=store, preflight=False).run_id
+            for m in ("sim/consistent", "sim/noisy")
+        ]
+        a, b = (run_verdicts(store, r)[2] for r in runs)
+        differ = {i for i in a if i in b and a[i] != b[i]}
+        assert len(differ) >= 20
+        plan = plan_for_record(
+            store,
+            record.id,
+            pool.items,
+            ["ann", "bob", "cy"],
+            overlap=0.0,
+            seed=1,
+            n_targeted=15,
+            disagree=runs,
+        )
+        targeted = [it for it in plan.items if it.selection == "targeted"]
+        assert len(targeted) == plan.n_targeted == 15
+        assert all(
+            it.id in differ and it.metadata["split"] == "dev" and it.inclusion_probability is None
+            for it in targeted
+        )
+        assert all("split" not in it.metadata for it in plan.items if it.selection == "random")
+        with pytest.raises(Exception, match="two or more runs"):
+            plan_for_record(
+                store, record.id, pool.items, ["a", "b", "c"], overlap=0.0, n_targeted=5, disagree=runs[:1]
+            )
+    finally:
+        store.close()
