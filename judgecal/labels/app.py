@@ -90,14 +90,17 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
     def who(token: str) -> Access:
         return labels.access(labels.get_queue(queue_id), token)
 
-    def refused(exc: JudgecalError, *, as_json: bool, token: str | None = None) -> Response:
+    def refused(
+        exc: JudgecalError, *, as_json: bool, token: str | None = None, writing: bool = True
+    ) -> Response:
         kind = getattr(exc, "kind", "bad_request")
         status = _STATUS.get(kind, 400)
         if as_json:
             return JSONResponse(
                 {"error": {"code": kind, "message": str(exc)}}, status_code=status, headers=_headers(None)
             )
-        return page("error.html", status, message=str(exc), kind=kind, back=f"/a/{token}" if token else None)
+        back = f"/a/{token}" if token else None
+        return page("error.html", status, message=str(exc), kind=kind, back=back, writing=writing)
 
     def next_item(access: Access) -> QueueItem | None:
         q = access.queue
@@ -143,7 +146,7 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
             else:
                 shown = next_item(access)
         except JudgecalError as exc:
-            return refused(exc, as_json=False, token=token)
+            return refused(exc, as_json=False, token=token, writing=False)
         prog = progress(access)
         if shown is None:
             return page("done.html", access=access, queue=q, progress=prog, token=token)
@@ -284,7 +287,7 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
         try:
             q = coordinator(token).queue
         except JudgecalError as exc:
-            return refused(exc, as_json=False)
+            return refused(exc, as_json=False, writing=False)
         all_labels = labels.labels(q)
         return page(
             "admin.html",
