@@ -19,8 +19,16 @@ from judgecal.simulate import PRESETS, SimConfig, SimulatedJudge
 
 
 def _unclosed_after(runner: Any) -> list[str]:
+    """ResourceWarnings from the clients these calls leave in litellm's cache, once dropped.
+    Only this test's clients count: garbage other tests left behind is collected first, and
+    clients cached before the test stay cached."""
     import litellm
 
+    cache = litellm.in_memory_llm_clients_cache
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gc.collect()
+    before = set(cache.cache_dict)
     with SimulatedJudge(SimConfig(profiles={"accurate": PRESETS["accurate"]}, items=[])) as sim:
         completer = open_completer("openai/accurate", api_base=sim.base_url).completer
 
@@ -39,8 +47,9 @@ def _unclosed_after(runner: Any) -> list[str]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
             # what litellm does when it evicts a client: forget it (the garbage collector finds it)
-            litellm.in_memory_llm_clients_cache.cache_dict.clear()
-            litellm.in_memory_llm_clients_cache.ttl_dict.clear()
+            for key in set(cache.cache_dict) - before:
+                cache.cache_dict.pop(key, None)
+                cache.ttl_dict.pop(key, None)
             for _ in range(3):
                 gc.collect()
     return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
