@@ -7,6 +7,7 @@
     │   ├── RubricError            rubric.yaml or its prompt template
     │   ├── GoldError              a gold set or an input file of items
     │   ├── ConfigError            judgecal.toml, JUDGECAL_* variables, CLI options
+    │   ├── LabelError             a label the labelling app refuses (token, scale, queue, stale)
     │   └── NotFoundError          a rubric, gold set, run or preset that does not exist
     ├── NotApprovedError           no valid approval for a judge a caller asked for (exit code 1)
     ├── ProviderError              the judge's provider could not be used at all
