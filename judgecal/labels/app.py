@@ -99,7 +99,7 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
             return JSONResponse(
                 {"error": {"code": kind, "message": str(exc)}}, status_code=status, headers=_headers(None)
             )
-        back = f"/a/{token}" if token else None
+        back = f"/a/{token}" if token and kind != "unknown_token" else None
         return page("error.html", status, message=str(exc), kind=kind, back=back, writing=writing)
 
     def next_item(access: Access) -> QueueItem | None:
