@@ -399,3 +399,27 @@ def test_cli_approvals_list_show_revoke(approved_support) -> None:  # type: igno
     assert rows[0]["status"] == "revoked" and "rubric under review" in rows[0]["status_reason"]
     missing = runner.invoke(app, ["approvals", "show", "ffffffff"])
     assert missing.exit_code == 2 and "no approval record" in missing.output
+
+
+def test_g0_says_why_alpha_is_undefined() -> None:
+    """α is undefined for two reasons: too few multi-labelled items, or one label on all of them."""
+    from types import SimpleNamespace
+
+    from judgecal.approval.gate import _g0
+    from judgecal.approval.policy import load_policy
+    from judgecal.calibrate.ceiling import human_agreement
+
+    policy = load_policy(None)
+    same = human_agreement(
+        {f"i{n}": {"a": "pass", "b": "pass", "c": "pass"} for n in range(60)},
+        scale_labels=["fail", "pass"],
+        n_resamples=50,
+    )
+    assert same.n_items_2plus == 60 and same.alpha.value != same.alpha.value  # nan
+    got = _g0(policy, SimpleNamespace(ceiling={"human_agreement": same.model_dump(mode="python")}))
+    assert got.status == "inconclusive"
+    assert "every label on its 60 multi-labelled items is the same" in got.reason
+    assert "too few" not in got.reason
+    few = human_agreement({"i1": {"a": "pass"}}, scale_labels=["fail", "pass"], n_resamples=50)
+    got = _g0(policy, SimpleNamespace(ceiling={"human_agreement": few.model_dump(mode="python")}))
+    assert got.status == "inconclusive" and "too few multi-labelled items" in got.reason

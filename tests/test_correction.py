@@ -148,6 +148,31 @@ def test_delta_method_hand_derived():
     assert r.corrected.method == "delta"
 
 
+def test_delta_interval_is_centred_on_the_unclipped_value():
+    # p̂ = 0.18 (N 200), s = 0.9 (n1 100), t = 0.8 (n0 100), J = 0.7: θ̂ᵤ = (0.18 + 0.8 − 1)/0.7 < 0
+    #   Var = [p̂(1 − p̂)/200 + θ̂ᵤ²·0.09/100 + (1 − θ̂ᵤ)²·0.16/100]/0.49; CI = clip(θ̂ᵤ ± z·SE)
+    r = corrected_pass_rate(36, 200, 90, 10, 80, 20, method="delta")
+    u = (0.18 + 0.8 - 1) / 0.7
+    se = sqrt((0.18 * 0.82 / 200 + u**2 * 0.09 / 100 + (1 - u) ** 2 * 0.16 / 100) / 0.49)
+    z = norm.ppf(0.975)
+    assert u < 0 and r.clipped and r.corrected.value == 0.0
+    assert r.corrected.lo == 0.0
+    assert r.corrected.hi == pytest.approx(u + z * se, abs=1e-12)
+    # centred on the clipped 0 (the old interval) its upper end was higher
+    se0 = sqrt((0.18 * 0.82 / 200 + 0.16 / 100 * 1.0) / 0.49)
+    assert r.corrected.hi < z * se0
+
+
+def test_an_interval_that_says_nothing_is_flagged():
+    # one or two calibration items per class: TPR and TNR are known so poorly that the corrected
+    # interval is all of [0, 1]; the result says so instead of returning it silently
+    r = corrected_pass_rate(40, 100, 2, 0, 1, 1)
+    assert (r.corrected.lo, r.corrected.hi) == (0.0, 1.0)
+    assert any("all of [0, 1]" in w and "2 and TNR on 2" in w for w in r.warnings), r.warnings
+    wide = corrected_pass_rate(400, 1000, 180, 20, 140, 60)
+    assert not any("all of [0, 1]" in w for w in wide.warnings)
+
+
 def test_bootstrap_is_seeded_and_close_to_delta():
     a = corrected_pass_rate(400, 1000, 180, 20, 140, 60, method="bootstrap", n_resamples=4000, seed=7)
     b = corrected_pass_rate(400, 1000, 180, 20, 140, 60, method="bootstrap", n_resamples=4000, seed=7)

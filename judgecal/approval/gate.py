@@ -192,11 +192,18 @@ def _g0(policy: Policy, report: CalibrationReport) -> GateResult:
     figures = {"alpha": alpha, "min_alpha": policy.ceiling.min_alpha}
     v = alpha["value"]
     if math.isnan(v):
+        n_multi = int(human.get("n_items_2plus") or 0)
+        why = (
+            f"every label on its {n_multi} multi-labelled items is the same, so agreement cannot be "
+            "told from chance (α needs more than one label among them)"
+            if n_multi >= 2
+            else "too few multi-labelled items"
+        )
         return GateResult(
             gate="G0",
             name=name,
             status="inconclusive",
-            reason="human–human α is undefined on the test split (too few multi-labelled items)",
+            reason=f"human–human α is undefined on the test split: {why}",
             figures=figures,
             test_items_needed=policy.data.min_ceiling_items,
             meets_on_points=False,

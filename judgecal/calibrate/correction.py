@@ -184,11 +184,13 @@ def _lee_bounds(
 def _delta_bounds(
     p: np.ndarray, s: np.ndarray, t: np.ndarray, n: np.ndarray, n1: np.ndarray, n0: np.ndarray, z: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Delta-method Wald interval around the clipped Rogan–Gladen value, vectorised; nan where J ≤ 0."""
+    """Delta-method Wald interval, vectorised; nan where J ≤ 0. It is centred on the *unclipped*
+    Rogan–Gladen value and then clipped: centring on the clipped value would move the whole
+    interval when sampling noise pushes θ̂ outside [0, 1]."""
     j = s + t - 1.0
     ok = j > _J_TOLERANCE
     j_safe = np.where(ok, j, 1.0)
-    th = np.clip((p + t - 1.0) / j_safe, 0.0, 1.0)
+    th = (p + t - 1.0) / j_safe
     var = (p * (1.0 - p) / n + th**2 * s * (1.0 - s) / n1 + (1.0 - th) ** 2 * t * (1.0 - t) / n0) / j_safe**2
     se = np.sqrt(var)
     lo = np.clip(th - z * se, 0.0, 1.0)
@@ -253,7 +255,8 @@ def corrected_pass_rate(
       CI = clip(θ̃ + dθ ± z·SE). The interval is centred on the smoothed, bias-shifted θ̃ + dθ,
       not on θ̂.
     - ``"delta"``: Var(θ̂) ≈ [p̂(1 − p̂)/n + θ̂²·s(1 − s)/m₁ + (1 − θ̂)²·t(1 − t)/m₀]/J², CI =
-      clip(θ̂ ± z·SE). It collapses to a point when s = t = 1 and p̂ ∈ {0, 1} (no smoothing).
+      clip(θ̂ᵤ ± z·SE), with θ̂ᵤ the unclipped ratio (also in the variance). It collapses to a point
+      when s = t = 1 and p̂ ∈ {0, 1} (no smoothing).
     - ``"bootstrap"``: parametric double bootstrap. Each of ``n_resamples`` draws takes
       k* ~ Bin(n, p̂), TP* ~ Bin(m₁, s) and TN* ~ Bin(m₀, t) (the calibration set resampled within
       each human class, so neither class can go missing) and computes the clipped θ̂*; draws with
@@ -371,6 +374,11 @@ def corrected_pass_rate(
             )
         if unclipped < 0.0 or unclipped > 1.0:
             warnings.append(f"the Rogan–Gladen value {unclipped:.4f} was clipped to {point:g}")
+        if not (math.isnan(lo) or math.isnan(hi)) and lo <= 1e-9 and hi >= 1.0 - 1e-9:
+            warnings.append(
+                f"the interval is all of [0, 1]: the correction says nothing about the pass rate "
+                f"(TPR rests on {n1} and TNR on {n0} human-labelled calibration items)"
+            )
         if _shifted(point, prevalence) or _shifted(1.0 - point, 1.0 - prevalence):
             warnings.append(
                 f"the corrected pass rate {point:.3f} is more than 2× away from the calibration prevalence "
