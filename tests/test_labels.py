@@ -248,6 +248,7 @@ def test_agreement_adjudication_and_export(billing_queue: Any, store: Any, tmp_p
     assert "judy" not in by_id[first.id]["labels"]
     assert by_id[first.id]["metadata"]["adjudicated_label"] == "fail"
     out = write_jsonl(lines, tmp_path / "exported.jsonl")
+    assert out.stat().st_mode & 0o777 == 0o644  # readable by others, like every file judgecal writes
     gold = load_gold(out, rubric)
     assert {it.id for it in gold.items} == {line["id"] for line in lines}
     with pytest.raises(Exception, match="exists"):

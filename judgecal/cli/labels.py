@@ -426,9 +426,9 @@ def tasks_command(
 
 
 def _write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-    tmp.replace(path)
+    from judgecal._files import write_atomic  # noqa: PLC0415
+
+    write_atomic(path, text + ("" if text.endswith("\n") else "\n"))
     return path
 
 

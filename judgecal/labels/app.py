@@ -29,7 +29,7 @@ from judgecal.labels.agreement import live_agreement
 from judgecal.labels.store import Access, LabelStore
 
 if TYPE_CHECKING:
-    from judgecal.labels._model import QueueItem
+    from judgecal.labels._model import Label, QueueItem
     from judgecal.rubric import Rubric
     from judgecal.store import Store
 
@@ -102,20 +102,17 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
         back = f"/a/{token}" if token and kind != "unknown_token" else None
         return page("error.html", status, message=str(exc), kind=kind, back=back, writing=writing)
 
-    def next_item(access: Access) -> QueueItem | None:
+    def next_item(access: Access, mine: list[Label]) -> QueueItem | None:
         q = access.queue
+        answered = {lab.item_id for lab in mine}
         if access.role == "adjudicator":
-            answered = {lab.item_id for lab in labels.labels(q, annotator=access.name)}
-            for d in labels.disagreements(q):
-                if d["item_id"] not in answered:
-                    return q.item(d["item_id"])
-            return None
-        answered = {lab.item_id for lab in labels.labels(q, annotator=access.name)}
+            pending = (d["item_id"] for d in labels.disagreements(q) if d["item_id"] not in answered)
+            first = next(pending, None)
+            return None if first is None else q.item(first)
         return next((it for it in q.items_for(access.name) if it.id not in answered), None)
 
-    def progress(access: Access) -> dict[str, int]:
+    def progress(access: Access, mine: list[Label]) -> dict[str, int]:
         q = access.queue
-        mine = labels.labels(q, annotator=access.name)
         total = (
             len(labels.disagreements(q)) if access.role == "adjudicator" else len(q.items_for(access.name))
         )
@@ -136,6 +133,7 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
             if access.admin:
                 return RedirectResponse(f"/admin/{token}", status_code=303)
             q = access.queue
+            mine = labels.labels(q, annotator=access.name)
             if item is not None:
                 shown = q.item(item)
                 allowed = shown is not None and (
@@ -144,13 +142,13 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
                 if not allowed:
                     raise LabelError(f"item {item!r} is not in {access.name}'s queue", kind="not_in_queue")
             else:
-                shown = next_item(access)
+                shown = next_item(access, mine)
         except JudgecalError as exc:
             return refused(exc, as_json=False, token=token, writing=False)
-        prog = progress(access)
+        prog = progress(access, mine)
         if shown is None:
             return page("done.html", access=access, queue=q, progress=prog, token=token)
-        mine = {lab.item_id: lab for lab in labels.labels(q, annotator=access.name)}
+        current = next((lab for lab in mine if lab.item_id == shown.id), None)
         others = None
         if access.role == "adjudicator":
             others = {
@@ -163,7 +161,7 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
             access=access,
             queue=q,
             item=shown,
-            current=mine.get(shown.id),
+            current=current,
             others=others,
             show_judge=not q.blind,
             progress=prog,
@@ -226,9 +224,10 @@ def create_label_app(store: Store, queue_name: str, rubric: Rubric) -> FastAPI:
                 raise LabelError("the coordinator's link does not label", kind="unknown_token")
         except JudgecalError as exc:
             return refused(exc, as_json=True)
-        shown = next_item(access)
+        mine = labels.labels(access.queue, annotator=access.name)
+        shown = next_item(access, mine)
         body: dict[str, Any] = {
-            "progress": progress(access),
+            "progress": progress(access, mine),
             "rubric_hash": access.queue.rubric_hash,
             "item": None,
         }

@@ -16,19 +16,19 @@ column each (``docs/formats.md``).
   rounds per stratum, so adding items would otherwise move a few old ones between dev and test —
   and an item a prompt was tuned on must never reach the decision.
 
-The file is written to a temporary file beside the target and renamed into place: an interrupted
-export leaves nothing half-written.
+The file is written through a temporary file beside the target, renamed into place: an
+interrupted export leaves nothing half-written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from judgecal._files import write_atomic
 from judgecal.errors import ConfigError, InputError
 from judgecal.labels._model import Label, Queue
 
@@ -118,19 +118,12 @@ def export_lines(
 def write_jsonl(
     lines: Sequence[dict[str, Any]], path: str | os.PathLike[str], *, force: bool = False
 ) -> Path:
-    """Write the lines to ``path`` atomically; refuses to replace a file unless ``force``."""
+    """Write the lines to ``path`` whole or not at all (:func:`judgecal._files.write_atomic`);
+    refuses to replace a file unless ``force``, and a folder that does not exist."""
     target = Path(path)
     if target.exists() and not force:
         raise ConfigError(f"{target} exists; pass --force to replace it")
     if not target.parent.is_dir():
         raise ConfigError(f"cannot write {target}: folder {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for line in lines:
-                f.write(json.dumps(line, ensure_ascii=False) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     return target
